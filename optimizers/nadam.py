@@ -1,0 +1,48 @@
+"""NAdam — Dozat (2016), "Incorporating Nesterov Momentum into Adam", ICLR workshop; numbers as
+torch.optim.NAdam, including its momentum schedule μ_t = β₁(1 − ½·0.96^{tψ}) (ψ = momentum_decay)."""
+from typing import NamedTuple
+
+import numpy as np
+
+from .base import Variant, with_rules
+
+VARIANTS = {
+    "nadam": Variant("NAdam", dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                                   momentum_decay=4e-3), r"""\begin{aligned}
+g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\
+\mu_t &= \beta_1 \bigl(1 - \tfrac12\, 0.96^{t\psi}\bigr), \quad \mu_{t+1} = \beta_1 \bigl(1 - \tfrac12\, 0.96^{(t+1)\psi}\bigr) \\
+m_t &= \beta_1\, m_{t-1} + (1-\beta_1)\, g_t \\
+v_t &= \beta_2\, v_{t-1} + (1-\beta_2)\, g_t^2 \\
+\hat v_t &= v_t / (1-\beta_2^t) \\
+\hat m_t &= \frac{\mu_{t+1}\, m_t}{1 - \prod_{i=1}^{t+1}\mu_i} + \frac{(1-\mu_t)\, g_t}{1 - \prod_{i=1}^{t}\mu_i} \\
+\theta_t &= \theta_{t-1} - \alpha\, \hat m_t / \bigl(\sqrt{\hat v_t} + \varepsilon\bigr)
+\end{aligned}""", "Dozat (2016)"),
+}
+__doc__ = with_rules(__doc__, VARIANTS)
+
+
+class State(NamedTuple):
+    m: np.ndarray
+    v: np.ndarray
+    mu_product: np.ndarray
+
+
+def init(xy, h):
+    z = np.zeros_like(xy)
+    return State(z, z, np.ones((len(xy), 1)))
+
+
+def update(g, state, s, h):
+    g = g + h.weight_decay * s.xy                                   # L2 penalty
+    mu = h.beta1 * (1.0 - 0.5 * (0.96 ** (s.t * h.momentum_decay)))        # μ_t
+    mu_next = h.beta1 * (1.0 - 0.5 * (0.96 ** ((s.t + 1) * h.momentum_decay)))  # μ_{t+1}
+    mu_product = state.mu_product * mu                              # Π_{i≤t} μ_i
+    m = h.beta1 * state.m + (1 - h.beta1) * g                       # m_t = β1 m + (1-β1) g
+    v = h.beta2 * state.v + (1 - h.beta2) * g * g                   # v_t = β2 v + (1-β2) g²
+    v_hat = v / (1 - h.beta2 ** s.t)                                # v̂_t = v_t / (1-β2^t)
+    denom = np.sqrt(v_hat) + h.eps                                  # √v̂_t + ε
+    c_g = -s.lr * (1.0 - mu) / (1.0 - mu_product)                   # weight of the fresh gradient
+    c_m = (-s.lr * mu_next) / (1.0 - mu_product * mu_next)          # weight of the momentum
+    delta = (c_g * g) / denom + (c_m * m) / denom                   # θ_t = θ - α m̂_t / (√v̂_t + ε)
+    m_hat = (1.0 - mu) / (1.0 - mu_product) * g + mu_next / (1.0 - mu_product * mu_next) * m  # m̂_t
+    return delta, State(m, v, mu_product), dict(m=m, v=v, m_hat=m_hat, v_hat=v_hat, lr_eff=s.lr / denom)
