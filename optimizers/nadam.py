@@ -29,20 +29,23 @@ class State(NamedTuple):
 
 def init(xy, h):
     z = np.zeros_like(xy)
-    return State(z, z, np.ones((len(xy), 1)))
+    return State(z, z, np.ones((len(xy), 1), dtype=np.float32))
 
 
 def update(g, state, s, h):
     g = g + h.weight_decay * s.xy                                   # L2 penalty
     mu = h.beta1 * (1.0 - 0.5 * (0.96 ** (s.t * h.momentum_decay)))        # μ_t
     mu_next = h.beta1 * (1.0 - 0.5 * (0.96 ** ((s.t + 1) * h.momentum_decay)))  # μ_{t+1}
-    mu_product = state.mu_product * mu                              # Π_{i≤t} μ_i
+    # Π_{i≤t} μ_i. PyTorch keeps this product in a float32 scalar (its default scalar dtype); rounding it
+    # the same way keeps our trajectories equal to torch.optim.NAdam's to the last digits.
+    mu_product = state.mu_product * np.asarray(mu, dtype=np.float32)
+    prod = mu_product.astype(float)
     m = h.beta1 * state.m + (1 - h.beta1) * g                       # m_t = β1 m + (1-β1) g
     v = h.beta2 * state.v + (1 - h.beta2) * g * g                   # v_t = β2 v + (1-β2) g²
     v_hat = v / (1 - h.beta2 ** s.t)                                # v̂_t = v_t / (1-β2^t)
     denom = np.sqrt(v_hat) + h.eps                                  # √v̂_t + ε
-    c_g = -s.lr * (1.0 - mu) / (1.0 - mu_product)                   # weight of the fresh gradient
-    c_m = (-s.lr * mu_next) / (1.0 - mu_product * mu_next)          # weight of the momentum
+    c_g = -s.lr * (1.0 - mu) / (1.0 - prod)                         # weight of the fresh gradient
+    c_m = (-s.lr * mu_next) / (1.0 - prod * mu_next)                # weight of the momentum
     delta = (c_g * g) / denom + (c_m * m) / denom                   # θ_t = θ - α m̂_t / (√v̂_t + ε)
-    m_hat = (1.0 - mu) / (1.0 - mu_product) * g + mu_next / (1.0 - mu_product * mu_next) * m  # m̂_t
+    m_hat = (1.0 - mu) / (1.0 - prod) * g + mu_next / (1.0 - prod * mu_next) * m  # m̂_t
     return delta, State(m, v, mu_product), dict(m=m, v=v, m_hat=m_hat, v_hat=v_hat, lr_eff=s.lr / denom)

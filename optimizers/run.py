@@ -71,11 +71,13 @@ def _per_run(name, value, k):
 
 def run(optimizer: Optimizer, surface, start, steps: int, *, noise=0.0, seed: int = 0,
         record_internals: bool = False, schedule: Schedule | None = None, record: str = "path",
-        tol: float = CONVERGE_LOSS) -> Trajectory:
+        tol: float = CONVERGE_LOSS, loss_scale=1.0, grad_keep=(1.0, 1.0)) -> Trajectory:
     """Run ``optimizer`` from ``start`` ((2,) or (K, 2)) for ``steps`` steps on ``surface``.
 
     ``noise`` is σ (scalar or per run) of Gaussian noise added to every gradient, drawn from
-    ``numpy.random.default_rng(seed)``. ``record`` is "path" (keep every point) or "summary" (keep only
+    ``numpy.random.default_rng(seed)``. ``loss_scale`` k (scalar or per run) minimises k·f instead of f
+    (losses are recorded as f). ``grad_keep`` gives, per coordinate, the probability that its gradient is
+    observed at a step (a seeded mask; 1 = always): sparse gradients. ``record`` is "path" (keep every point) or "summary" (keep only
     per-run summaries: memory O(K)). ``record_internals`` fills ``internals`` with ``grad``, ``update``
     and the rule's own quantities (``m``, ``v``, ``m_hat``, ``v_hat``, ``v_max``, ``lr_eff`` …).
     """
@@ -92,6 +94,11 @@ def run(optimizer: Optimizer, surface, start, steps: int, *, noise=0.0, seed: in
         raise ValueError("record_internals needs record='path'")
     h = optimizer.bind(k)
     sigma = _per_run("noise", noise, k)
+    scale = _per_run("loss_scale", loss_scale, k)
+    keep = np.asarray(grad_keep, dtype=float)
+    if keep.shape != (2,) or not np.all((keep >= 0) & (keep <= 1)):
+        raise ValueError(f"grad_keep must be two probabilities in [0, 1], got {grad_keep!r}")
+    sparse = bool(np.any(keep < 1))
     factors = (schedule or Schedule()).factors(steps)
     rng = np.random.default_rng(seed)
     center = np.array([np.mean(surface.domain[0]), np.mean(surface.domain[1])])
@@ -118,8 +125,12 @@ def run(optimizer: Optimizer, surface, start, steps: int, *, noise=0.0, seed: in
 
         for t in range(1, steps + 1):
             g = surface.grad(xy, t)
-            if sigma is not None and np.any(sigma):
+            if np.any(scale != 1.0):
+                g = scale * g
+            if np.any(sigma):
                 g = g + sigma * rng.standard_normal((k, 2))
+            if sparse:
+                g = g * (rng.random((k, 2)) < keep)
             lr_t = h.lr * factors[t - 1]
             delta, state, aux = rule.update(g, state, Step(t, lr_t, xy, _hess(surface, t)), h)
             new = xy + delta

@@ -14,7 +14,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from .base import X, Y, Surface, newton_refine
+from .base import T, X, Y, Surface, newton_refine
 
 x, y = X, Y
 
@@ -173,17 +173,33 @@ def styblinski_tang() -> Surface:
                  note="One global minimum and three local ones.")
 
 
+# ---- teaching problems --------------------------------------------------------------------------------
+
+def reddi(C: float = 3.0) -> Surface:
+    """Reddi, Kale & Kumar (2018), Section 3: on x ∈ [−1, 1], f_t(x) = C·x when t mod 3 = 1, else −x.
+    The average loss (C − 2)/3 · x is minimised at x = −1; y plays no part."""
+    expr = sp.Piecewise((sp.Float(C) * x, sp.Eq(sp.Mod(T, 3), 1)), (-x, True)) + 0 * y
+    return Surface(name="reddi", label="Reddi et al. online problem", expr=expr,
+                   domain=((-1, 1), (-1, 1)), minima=[(-1.0, 0.0)], f_min=-math.inf, start=(0.0, 0.0),
+                   group="Teaching", params=(("C", C),), bounds=((-1, 1), (-1, 1)),
+                   latex=rf"f_t(x) = \begin{{cases}} {C:g}\,x & t \bmod 3 = 1 \\ -x & \text{{otherwise}}"
+                         r"\end{cases},\quad x \in [-1, 1]",
+                   note="A time-varying objective: the loss changes with the step t. Iterates are "
+                        "projected onto [−1, 1]. The best fixed point is x = −1.")
+
+
 # ---- registry ---------------------------------------------------------------------------------------
 
 PARAMS: dict[str, tuple[Param, ...]] = {
     "bowl": (Param("condition", "condition number κ", 10.0, 1.0, 1000.0),
              Param("rotation", "rotation θ (degrees)", 30.0, -90.0, 90.0)),
     "rosenbrock": (Param("a", "a", 1.0, -1.5, 1.5), Param("b", "b", 100.0, 1.0, 200.0)),
+    "reddi": (Param("C", "C (size of the rare positive gradient)", 3.0, 2.0, 1000.0),),
 }
 
 BUILDERS = {f.__name__: f for f in (
     bowl, rosenbrock, saddle, ravine, beale, himmelblau, booth, goldstein_price, six_hump_camel,
-    matyas, ackley, rastrigin, monkey_saddle, plateau, gaussian_wells, styblinski_tang)}
+    matyas, ackley, rastrigin, monkey_saddle, plateau, gaussian_wells, styblinski_tang, reddi)}
 
 
 def names() -> list[str]:
