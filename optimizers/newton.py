@@ -36,8 +36,9 @@ def update(g, state, s, h):
     H = s.hessian(s.xy)                                             # H_t, exact
     if h.saddle_free:
         H = _abs_eigen(H)                                           # |H_t|
-    a = H[:, 0, 0] + np.ravel(h.damping * np.ones(len(g)))          # H + δI, written out for 2×2
-    d = H[:, 1, 1] + np.ravel(h.damping * np.ones(len(g)))
+    damping = np.broadcast_to(h.damping, (len(g), 1))[:, 0]         # δ, one per run
+    a = H[:, 0, 0] + damping                                        # H + δI, written out for 2×2
+    d = H[:, 1, 1] + damping
     b, c = H[:, 0, 1], H[:, 1, 0]
     det = a * d - b * c
     step = np.stack([d * g[:, 0] - b * g[:, 1], a * g[:, 1] - c * g[:, 0]], axis=-1) / det[:, None]

@@ -40,6 +40,9 @@ def get(name: str, **hyper) -> Optimizer:
         if key not in var.defaults:
             raise ValueError(f"{name} has no hyperparameter {key!r}; it takes {', '.join(var.defaults)}")
     values = {key: check_hyper(name, key, hyper.get(key, default)) for key, default in var.defaults.items()}
+    if values.get("centered") and values.get("bias_correction"):
+        raise ValueError(f"{name}: centered and bias_correction cannot be combined: at t = 1 the corrected "
+                         "mean square equals the corrected mean squared, so the variance is 0")
     return Optimizer(name=name, label=var.label, hyper=values, rule=module, variant=var)
 
 
