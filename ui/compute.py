@@ -1,0 +1,72 @@
+"""Cached pure work: surfaces, grids and runs. Each optimizer's run is keyed by its own settings, so
+changing one optimizer's α recomputes only that optimizer. Caches are bounded (``max_entries``) so
+memory stays flat however long the page is used."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+import optimizers
+import surfaces
+from optimizers.schedules import Schedule
+
+from .scene import RunSpec, Scene, SurfaceSpec
+
+GRID_N = 160
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def surface(spec: SurfaceSpec):
+    """The Surface for a spec; raises surfaces.ExpressionError for a bad custom formula."""
+    if spec.name == "custom":
+        return surfaces.from_expression(spec.formula, domain=spec.domain)
+    return surfaces.get(spec.name, **dict(spec.params))
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def grid(spec: SurfaceSpec, n: int = GRID_N):
+    xs, ys, z = surface(spec).grid(n)
+    return xs, ys, np.nan_to_num(z, nan=np.nanmax(z[np.isfinite(z)]) if np.isfinite(z).any() else 0.0,
+                                 posinf=np.finfo(float).max, neginf=-np.finfo(float).max)
+
+
+@dataclass(frozen=True)
+class RunData:
+    path: np.ndarray
+    loss: np.ndarray
+    diverged_at: np.ndarray
+    internals: dict          # of start 0 only: (1, steps, 2) arrays
+    seconds: float
+
+
+@st.cache_data(max_entries=192, show_spinner=False)
+def run(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule: tuple, starts: tuple,
+        steps: int, noise: float, seed: int, keep: tuple) -> RunData:
+    import time
+    t0 = time.perf_counter()
+    opt = optimizers.get(name, **dict(hyper))
+    traj = optimizers.run(opt, surface(spec), np.array(starts), steps, noise=noise, seed=seed,
+                          record_internals=True, schedule=Schedule(schedule[0], schedule[1]),
+                          loss_scale=loss_scale, grad_keep=keep)
+    internals = {k: v[:1].copy() for k, v in traj.internals.items()}
+    return RunData(traj.path, traj.loss, traj.diverged_at, internals, time.perf_counter() - t0)
+
+
+def run_of(scene: Scene, spec: RunSpec) -> RunData:
+    starts = tuple(map(tuple, scene.start_points().tolist()))
+    return run(scene.surface, spec.name, spec.hyper, spec.loss_scale, spec.schedule, starts, scene.steps,
+               scene.noise, scene.seed, scene.grad_keep)
+
+
+def views(scene: Scene):
+    """RunView objects (plots' input) for every run of the scene."""
+    from plots.data import RunView
+    out = []
+    for spec in scene.runs:
+        d = run_of(scene, spec)
+        out.append(RunView(key=spec.key, label=spec.label, color=spec.color, name=spec.name,
+                           hyper=dict(spec.hyper), path=d.path, loss=d.loss, diverged_at=d.diverged_at,
+                           internals=d.internals))
+    return out

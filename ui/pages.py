@@ -1,0 +1,197 @@
+"""The two pages: the visualizer (sidebar controls + views) and the lessons gallery."""
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+import optimizers
+import surfaces
+
+from . import compute, links, sidebar, views
+from . import options as O
+from . import scene as S
+
+log = logging.getLogger(__name__)
+# Loading a lesson sets bound widgets through st.session_state; Streamlit logs (never shows) a warning
+# for each such widget that also has a default. That is intended here, so keep the server log quiet.
+logging.getLogger("streamlit.elements.lib.policies").setLevel(logging.ERROR)
+
+
+def _lessons():
+    try:
+        import lessons
+        return lessons
+    except ImportError:  # the lessons package is optional for the visualizer
+        return None
+
+
+def extra_values() -> dict:
+    les = _lessons()
+    return getattr(les, "EXTRA_VALUES", {}) if les else {}
+
+
+def load_lesson(key: str):
+    """Put a lesson's scene into the controls (a callback: runs before the widgets are drawn)."""
+    les = _lessons()
+    if not les or not key:
+        return
+    scene = les.get(key).scene
+    current = [k for k in st.session_state.keys() if isinstance(k, str)]
+    for k, v in S.lesson_state(scene, current).items():
+        st.session_state[k] = v
+    st.session_state["lesson"] = key
+
+
+def _on_lesson_change():
+    load_lesson(st.session_state.get("lesson", ""))
+
+
+def lesson_picker():
+    les = _lessons()
+    if not les:
+        return None
+    keys = [""] + [l.key for l in les.all()]
+    titles = {l.key: f"{i}. {l.title}" for i, l in enumerate(les.all(), 1)}
+    st.selectbox("Lesson", keys, key="lesson", format_func=lambda k: titles.get(k, "— free exploration —"),
+                 on_change=_on_lesson_change, bind="query-params")
+    key = st.session_state.get("lesson") or ""
+    return les.get(key) if key else None
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _check(key: str):
+    les = _lessons()
+    try:
+        return bool(les.get(key).check()), ""
+    except Exception as exc:  # the reason is shown to the reader
+        return False, str(exc)[:300]
+
+
+def lesson_panel(lesson):
+    with st.container(border=True):
+        st.markdown(f"### {lesson.title}")
+        st.markdown(f"**Claim.** {lesson.claim}")
+        with st.expander("Explanation", expanded=True):
+            st.markdown(lesson.explanation)
+            st.markdown(f"**Look at:** {lesson.look_at}")
+        ok, why = _check(lesson.key)
+        if ok:
+            st.success("Checked numerically with the same core that draws the figure: the claim holds.",
+                       icon=":material/check_circle:")
+        else:
+            st.warning(f"The numeric check did not pass: {links.excerpt(why)}")
+
+
+def _first_run_of_session():
+    """On a session's first run, remember the link as sent (to report what was ignored), and open a
+    lesson named by a hand-typed ``?lesson=…`` link that carries no other settings."""
+    if "_link" in st.session_state:
+        return
+    sent = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    st.session_state["_link"] = sent
+    les = _lessons()
+    key = (sent.get("lesson") or [""])[0]
+    if les and key in {l.key for l in les.all()} and set(sent) <= {"lesson", "view"}:
+        load_lesson(key)
+
+
+def _report_link():
+    sent = st.session_state.get("_link")
+    if sent is None or st.session_state.get("_link_reported"):
+        return
+    st.session_state["_link_reported"] = True
+    taken = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
+    for msg in links.notices(sent, taken, S.known_keys()):
+        st.toast(msg, icon=":material/link_off:")
+        st.session_state.setdefault("_notices", []).append(msg)
+
+
+def _style():
+    from plots.style import Style
+    dark = getattr(st.context.theme, "type", None) == "dark"
+    return Style(dark=dark, projector=bool(st.session_state.get("projector", False)))
+
+
+def _surface(spec):
+    """The scene's surface; a bad formula shows its message in place and the last good one is kept."""
+    try:
+        surf = compute.surface(spec)
+        if spec.name == "custom":
+            st.session_state["_last_good_formula"] = spec
+        return surf, None
+    except surfaces.ExpressionError as exc:
+        fallback = st.session_state.get("_last_good_formula")
+        if fallback is None:
+            fallback = S.SurfaceSpec("custom", formula="x^2 + y^2", domain=spec.domain)
+        return compute.surface(fallback), str(exc)
+
+
+def visualizer():
+    _first_run_of_session()
+    with st.sidebar:
+        lesson = lesson_picker()
+        st.header("Surface", divider="gray")
+        sidebar.surface_controls()
+        spec = S.surface_spec(st.session_state)
+        surf, error = _surface(spec)
+        if error:
+            st.error(error, icon=":material/error:")
+            spec = st.session_state.get("_last_good_formula") or S.SurfaceSpec(
+                "custom", formula="x^2 + y^2", domain=spec.domain)
+        st.latex(surf.latex if len(surf.latex) < 400 else surf.latex[:400] + r"\ldots")
+        if surf.note:
+            st.caption(surf.note)
+        st.header("Optimizers", divider="gray")
+        sidebar.optimizer_controls(extra_values())
+        st.header("Start and run", divider="gray")
+        sidebar.start_controls(surf.start)
+        sidebar.run_controls()
+        st.header("Display", divider="gray")
+        st.toggle("Projector mode (large fonts)", False, key="projector", bind="query-params")
+    _report_link()
+    from plots.style import PALETTE
+    scene = S.build_scene(st.session_state, surf.start, PALETTE, spec)
+    if lesson is not None:
+        lesson_panel(lesson)
+    if not scene.runs:
+        st.info("Choose at least one optimizer in the sidebar.")
+        return
+    with st.spinner("Running the optimizers…"):
+        runs = compute.views(scene)
+    views.render(surf, compute.grid(spec), runs, _style())
+
+
+def lessons_gallery():
+    les = _lessons()
+    st.title("Lessons")
+    if not les:
+        st.info("The lessons are not installed.")
+        return
+    st.markdown("Each lesson sets up a scene in the visualizer with one click. Its claim is checked "
+                "numerically by the same code that draws it. Change any setting afterwards and see what happens.")
+    for i, lesson in enumerate(les.all(), 1):
+        with st.container(border=True):
+            c1, c2 = st.columns([5, 1], vertical_alignment="center")
+            c1.markdown(f"**{i}. {lesson.title}** — {lesson.claim}")
+            if c2.button("Open", key=f"open_{lesson.key}", type="primary"):
+                load_lesson(lesson.key)
+                st.switch_page(PAGES["visualizer"])
+
+
+PAGES: dict = {}
+
+
+def safely(page):
+    """Run a page; an unexpected error becomes a short message, never a traceback in the page."""
+    def wrapped():
+        try:
+            page()
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for the page
+            if type(exc).__name__ in ("RerunException", "StopException"):
+                raise
+            log.exception("page error")
+            st.error("Something went wrong while drawing this scene. Try other settings, or reload the "
+                     f"page. ({type(exc).__name__})", icon=":material/error:")
+    wrapped.__name__ = page.__name__
+    return wrapped

@@ -1,0 +1,122 @@
+"""The sidebar: every control of the scene, each bound to a URL query parameter of the same name."""
+from __future__ import annotations
+
+import streamlit as st
+
+import optimizers
+import surfaces
+from optimizers.schedules import KINDS as SCHEDULE_KINDS
+
+from . import options as O
+from . import scene as S
+
+BOUND = dict(bind="query-params")
+SCHEDULE_LABELS = {"constant": "constant", "step": "step decay", "exponential": "exponential",
+                   "cosine": "cosine", "warmup": "linear warm-up"}
+
+
+def _slider(label, key, options, help=None):
+    """A select-slider over ``options``; a value set by a lesson off the grid is added to it."""
+    current = st.session_state.get(key)
+    if isinstance(current, (int, float)) and not isinstance(current, bool) and current not in options:
+        options = sorted(set(options) | {float(current)})
+    dflt = S.default(key)
+    return st.select_slider(label, options=options, value=dflt if dflt in options else O.nearest(options, dflt),
+                            key=key, format_func=O.fmt, help=help, **BOUND)
+
+
+def surface_label(name):
+    if name == "custom":
+        return "Custom formula…"
+    s = surfaces.get(name)
+    return f"{s.group} · {s.label}"
+
+
+def _move_start():
+    """A new surface starts from its own default start point."""
+    name = st.session_state.get("surface")
+    if name and name != "custom":
+        s = surfaces.get(name)
+        st.session_state["x0"], st.session_state["y0"] = float(s.start[0]), float(s.start[1])
+
+
+def surface_controls():
+    st.selectbox("Surface", surfaces.names() + ["custom"], index=surfaces.names().index(O.DEFAULT_SURFACE),
+                 key="surface", format_func=surface_label, on_change=_move_start, **BOUND)
+    name = st.session_state["surface"]
+    if name == "custom":
+        st.text_input("f(x, y) =", value="", key="formula", max_chars=500,
+                      placeholder="(1-x)^2 + 100*(y-x^2)^2", help="Use x, y, numbers, + − * / ^, pi, e and "
+                      "sin cos tan exp log sqrt abs tanh sinh cosh atan …", **BOUND)
+        c1, c2 = st.columns(2)
+        for col, key, label in ((c1, "xmin", "x from"), (c2, "xmax", "x to"), (c1, "ymin", "y from"),
+                                (c2, "ymax", "y to")):
+            col.number_input(label, -1e4, 1e4, float(S.default(key)), key=key, **BOUND)
+    for p in surfaces.params(name):
+        key = f"{name}.{p.name}"
+        st.slider(p.label, p.lo, p.hi, float(p.default), key=key, **BOUND)
+
+
+def optimizer_controls(extra_values):
+    ids = O.instance_ids(optimizers.names())
+
+    def label(inst):
+        return O.instance_label(inst, optimizers.variant(O.base_name(inst)).label)
+
+    st.multiselect("Optimizers", ids, default=list(O.DEFAULT_OPTIMIZERS), key="opt", format_func=label,
+                   max_selections=8, help="Choose the same optimizer again (#2, #3) to compare settings.",
+                   **BOUND)
+    from plots.style import PALETTE
+    for i, inst in enumerate(st.session_state["opt"]):
+        name = O.base_name(inst)
+        var = optimizers.variant(name)
+        lr = st.session_state.get(f"{inst}.lr", S.default(f"{inst}.lr"))
+        with st.expander(f":material/circle: {label(inst)} — α = {O.fmt(lr)}", expanded=i == 0):
+            st.markdown(f"<span style='color:{PALETTE[i % len(PALETTE)]};font-size:1.4em'>●</span> "
+                        f"{var.paper}", unsafe_allow_html=True)
+            for h, dflt in var.defaults.items():
+                key = f"{inst}.{h}"
+                if isinstance(dflt, bool):
+                    st.toggle(O.LABELS[h], value=bool(S.default(key)), key=key, help=O.HELP.get(h), **BOUND)
+                else:
+                    _slider(O.LABELS[h], key, O.grid_with(h, extra_values.get(h, ())), O.HELP.get(h))
+            _slider("loss scale k", f"{inst}.k", O.GRIDS["loss_scale"], O.HELP["loss_scale"])
+            st.selectbox("α schedule", ["shared"] + list(SCHEDULE_KINDS), key=f"{inst}.sched",
+                         format_func=lambda k: "as for all" if k == "shared" else SCHEDULE_LABELS[k], **BOUND)
+
+
+def start_controls(default_start):
+    st.caption("Start point — type it, or click the contour chart.")
+    c1, c2 = st.columns(2)
+    for col, key, v in ((c1, "x0", default_start[0]), (c2, "y0", default_start[1])):
+        if key not in st.session_state:
+            st.session_state[key] = float(v)
+        col.number_input(key.replace("0", "₀"), -1e4, 1e4, key=key, format="%.4g", step=0.1, **BOUND)
+    st.radio("Starts", S.STARTS, key="starts", horizontal=True, **BOUND,
+             format_func={"single": "one", "ring": "ring", "grid": "grid"}.get)
+    if st.session_state["starts"] != "single":
+        c1, c2 = st.columns(2)
+        c1.slider("how many", 2, O.MAX_STARTS, 8, key="n", **BOUND)
+        with c2:
+            _slider("radius", "r", O.GRIDS["radius"])
+
+
+def run_controls():
+    st.number_input("Steps", 1, O.MAX_STEPS, O.DEFAULT_STEPS, step=50, key="steps", **BOUND)
+    c1, c2 = st.columns([2, 1])
+    with c1:
+        _slider("gradient noise σ", "noise", O.GRIDS["noise"])
+    c2.number_input("seed", 0, 2**31 - 1, 0, key="seed", **BOUND)
+    with st.expander("Sparse gradients"):
+        st.caption("Probability that each coordinate's gradient is seen at a step (seeded by the seed).")
+        _slider("keep x", "keep_x", O.GRIDS["keep"])
+        _slider("keep y", "keep_y", O.GRIDS["keep"])
+    st.selectbox("α schedule (all optimizers)", list(SCHEDULE_KINDS), key="sched",
+                 format_func=SCHEDULE_LABELS.get, **BOUND)
+    kinds = {st.session_state["sched"]} | {st.session_state.get(f"{i}.sched") for i in st.session_state["opt"]}
+    if kinds & {"step", "exponential"}:
+        _slider("γ", "sched.gamma", S.SCHEDULE_PARAMS["gamma"])
+    if "step" in kinds:
+        _slider("every … steps", "sched.step_size", S.SCHEDULE_PARAMS["step_size"])
+    if "warmup" in kinds:
+        _slider("warm-up steps", "sched.warmup", S.SCHEDULE_PARAMS["warmup"])

@@ -1,0 +1,107 @@
+"""The main area: one tab per view; only the open tab is computed and drawn."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+import optimizers
+from plots import animation, contour, curves, inspector, multiples, summary, surface3d
+
+from . import options as O
+
+CHART = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
+ADAM_FAMILY = {"adam", "adamw", "amsgrad", "adamax", "nadam", "radam"}
+
+
+def _on_click():
+    """A click on the contour sets the start point (x₀, y₀)."""
+    event = st.session_state.get("contour_chart")
+    points = (event or {}).get("selection", {}).get("points", [])
+    if points and "x" in points[0] and "y" in points[0]:
+        st.session_state["x0"] = round(float(points[0]["x"]), 4)
+        st.session_state["y0"] = round(float(points[0]["y"]), 4)
+
+
+def contour_view(surface, grid, runs, style):
+    fig = contour.contour_figure(surface, grid, runs, style, click_grid=True)
+    st.plotly_chart(fig, key="contour_chart", on_select=_on_click, selection_mode="points", **CHART)
+    diverged = [f"{r.label}: diverged at step {int(r.diverged_at.max())}" for r in runs
+                if (r.diverged_at > 0).any()]
+    if diverged:
+        st.caption("✕ " + " · ".join(diverged) + " — the run is frozen at its last finite point.")
+
+
+def animation_view(surface, grid, runs, style):
+    speed = st.select_slider("Speed (milliseconds per frame)", [10, 20, 40, 80, 160, 320], value=40,
+                             key="speed", bind="query-params")
+    st.plotly_chart(animation.animation_figure(surface, grid, runs, style, frame_ms=speed), key="anim", **CHART)
+    st.caption("Play/Pause and drag the step slider; all optimizers move in lockstep over their drawn paths.")
+
+
+def surface3d_view(surface, grid, runs, style):
+    st.plotly_chart(surface3d.surface3d_figure(surface, grid, runs, style), key="3d", **CHART)
+
+
+def curves_view(surface, grid, runs, style):
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(curves.loss_figure(runs, surface, style), key="loss", **CHART)
+    c2.plotly_chart(curves.distance_figure(runs, surface, style), key="dist", **CHART)
+    c1.plotly_chart(curves.step_figure(runs, style), key="step", **CHART)
+    c2.plotly_chart(curves.lr_eff_figure(runs, style), key="lr_eff", **CHART)
+    st.plotly_chart(curves.moments_figure(runs, style), key="moments", **CHART)
+
+
+def multiples_view(surface, grid, runs, style):
+    st.plotly_chart(multiples.small_multiples_figure(surface, grid, runs, style), key="multiples", **CHART)
+
+
+def inspector_view(surface, grid, runs, style):
+    labels = {r.key: r.label for r in runs}
+    c1, c2 = st.columns([1, 2])
+    key = c1.selectbox("Optimizer", list(labels), format_func=labels.get, key="insp_run", bind="query-params")
+    run = next(r for r in runs if r.key == key)
+    steps = run.path.shape[1] - 1
+    if steps < 1:
+        st.info("Run at least one step to inspect it.")
+        return
+    t = c2.slider("Step t", 1, steps, 1, key="insp_t", bind="query-params")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(inspector.inspector_figure(surface, grid, run, t, style), key="inspector", **CHART)
+    with right:
+        st.markdown(f"**{run.label}** at step **t = {t}** — the rule with this step's numbers:")
+        st.latex(inspector.step_latex(run, t))
+        st.caption(optimizers.variant(run.name).paper)
+
+
+def internals_view(surface, grid, runs, style):
+    family = [r for r in runs if r.name in ADAM_FAMILY]
+    if not family:
+        st.info("Internals are drawn for the Adam family (Adam, AdamW, AMSGrad, Adamax, NAdam, RAdam). "
+                "Add one of them to the scene.")
+        return
+    for r in family:
+        st.plotly_chart(curves.internals_figure(r, style), key=f"internals_{r.key}", **CHART)
+
+
+def summary_view(surface, grid, runs, style):
+    rows = summary.summary_rows(runs, surface)
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def export_view(surface, grid, runs, style):
+    from . import exports
+    exports.render(surface, grid, runs, style)
+
+
+RENDER = {"Contour": contour_view, "Animation": animation_view, "3-D": surface3d_view, "Curves": curves_view,
+          "Small multiples": multiples_view, "Step inspector": inspector_view, "Internals": internals_view,
+          "Summary": summary_view, "Export": export_view}
+assert tuple(RENDER) == O.VIEWS
+
+
+def render(surface, grid, runs, style):
+    tabs = st.tabs(list(O.VIEWS), key="view", bind="query-params", on_change="rerun")
+    for name, tab in zip(O.VIEWS, tabs):
+        if tab.open:
+            with tab:
+                RENDER[name](surface, grid, runs, style)
