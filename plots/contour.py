@@ -1,0 +1,69 @@
+"""The main view: the surface as filled contours with every run's path over it."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from .data import check_grid, check_runs, check_style, check_surface, f32
+from .levels import Levels, levels_for
+from .overlay import click_grid_trace, critical_traces, domain_axes, layered, run_traces
+from .style import CONTOUR_SCALE, Style
+
+N_LEVELS = 24
+
+
+def contour_trace(surface, grid, style: Style | None = None, *, levels: Levels | None = None,
+                  coloraxis: str | None = None, showscale: bool = True,
+                  n_levels: int = N_LEVELS) -> go.Contour:
+    """The bare filled-contour trace of ``grid`` = (xs, ys, Z) (as from ``surface.grid(n)``).
+
+    Levels are linear, or log10(f − min Z + ε) when the values span more than ~2.4 decades (see
+    :mod:`plots.levels`), with the colour bar labelled in real f. Z is sent as float32. With
+    ``coloraxis`` the colour bar lives in ``layout[coloraxis]`` (shared by several panels)."""
+    check_surface(surface)
+    style = check_style(style)
+    xs, ys, z = check_grid(grid)
+    lv = levels or levels_for(z)
+    zt = lv.transform(z)
+    size = (lv.hi - lv.lo) / n_levels
+    trace = dict(
+        x=f32(xs), y=f32(ys), z=f32(zt), hoverinfo="skip", name=surface.label,
+        contours=dict(coloring="fill", showlines=True, start=lv.lo, end=lv.hi, size=size),
+        line=dict(width=0.5, color=style.contour_line, smoothing=0.85),
+        meta=dict(role="contour", log=lv.log),
+    )
+    if coloraxis:
+        trace.update(coloraxis=coloraxis)
+    else:
+        trace.update(colorscale=[list(s) for s in CONTOUR_SCALE], zmin=lv.lo, zmax=lv.hi,
+                     showscale=showscale, colorbar=lv.colorbar(style))
+    return go.Contour(**trace)
+
+
+def contour_figure(surface, grid, runs=(), style: Style | None = None, *, click_grid: bool = True,
+                   show_legend: bool = True, height: int | None = None) -> go.Figure:
+    """Filled contour of the surface with all runs' paths: start ● / end ■ markers, known minima ★,
+    saddles ◆, ✕ where a run diverged ("diverged at step k" in its legend label, its hover text, and
+    an annotation when the legend is hidden). ``click_grid`` lays an invisible 40×40 scatter over the
+    domain so point selection reports clicks (contours report none). Axes span the domain, equal aspect
+    where the box is not too long."""
+    check_surface(surface)
+    runs = check_runs(runs)
+    style = check_style(style)
+    grid = check_grid(grid)
+    fig = go.Figure(contour_trace(surface, grid, style))
+    if click_grid:
+        fig.add_trace(click_grid_trace(surface))
+    fig.add_traces(layered([t for run in runs for t in run_traces(run, surface, style, show_legend=show_legend)]))
+    fig.add_traces(critical_traces(surface, style))
+    domain_axes(fig, surface)
+    style.apply(fig, legend=show_legend)
+    if not show_legend:
+        notes = [f"{r.label}: {r.diverged_note()}" for r in runs if r.diverged_note()]
+        if notes:
+            fig.add_annotation(text="<br>".join(notes), xref="paper", yref="paper", x=0.01, y=0.99,
+                               xanchor="left", yanchor="top", showarrow=False, align="left",
+                               bgcolor=style.paper_bg, opacity=0.85,
+                               font=dict(size=style.small_font_size, color=style.text_color))
+    fig.update_layout(height=height, hovermode="closest")
+    return fig
+
