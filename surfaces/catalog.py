@@ -188,6 +188,29 @@ def reddi(C: float = 3.0) -> Surface:
                         "projected onto [−1, 1]. The best fixed point is x = −1.")
 
 
+def long_valley() -> Surface:
+    """A long valley with an even slope: along x the loss falls by about 1 per unit of x until close to
+    the minimum at (5, 0), so the gradient keeps its size for hundreds of steps (AdaGrad's sum of
+    squared gradients keeps growing there, RMSprop's average does not)."""
+    e = sp.sqrt(1 + (x - 5)**2) - 1 + 5 * y**2
+    return _make("long_valley", "Long sloping valley", e, ((-6, 6), (-3, 3)), (-5.0, 1.5),
+                 minima=[(5, 0)], f_min=0.0, group="Teaching",
+                 latex=r"\sqrt{1 + (x-5)^2} - 1 + 5y^2",
+                 note="The slope along x stays close to 1 until x ≈ 4: the gradient does not shrink "
+                      "on the way down.")
+
+
+def offset_bowl(condition: float = 100.0) -> Surface:
+    """f = ½(κ(x − 1.5)² + (y − 1.5)²): an axis-aligned bowl, steep in x and gentle in y, whose minimum
+    is away from the origin, so that weight decay (a pull toward the origin) has something to move."""
+    c = sp.Rational(3, 2)
+    return _make("offset_bowl", "Off-centre bowl", (sp.Float(condition) * (x - c)**2 + (y - c)**2) / 2,
+                 ((-3, 3), (-3, 3)), (-2.0, -2.0), minima=[(1.5, 1.5)], f_min=0.0, group="Teaching",
+                 params=(("condition", condition),),
+                 latex=rf"\tfrac12\left({condition:g}\,(x - 1.5)^2 + (y - 1.5)^2\right)",
+                 note="Minimum at (1.5, 1.5); the curvature in x is κ times that in y.")
+
+
 # ---- registry ---------------------------------------------------------------------------------------
 
 PARAMS: dict[str, tuple[Param, ...]] = {
@@ -195,11 +218,13 @@ PARAMS: dict[str, tuple[Param, ...]] = {
              Param("rotation", "rotation θ (degrees)", 30.0, -90.0, 90.0)),
     "rosenbrock": (Param("a", "a", 1.0, -1.5, 1.5), Param("b", "b", 100.0, 1.0, 200.0)),
     "reddi": (Param("C", "C (size of the rare positive gradient)", 3.0, 2.0, 1000.0),),
+    "offset_bowl": (Param("condition", "steepness κ of x against y", 100.0, 1.0, 1000.0),),
 }
 
 BUILDERS = {f.__name__: f for f in (
     bowl, rosenbrock, saddle, ravine, beale, himmelblau, booth, goldstein_price, six_hump_camel,
-    matyas, ackley, rastrigin, monkey_saddle, plateau, gaussian_wells, styblinski_tang, reddi)}
+    matyas, ackley, rastrigin, monkey_saddle, plateau, gaussian_wells, styblinski_tang, reddi,
+    long_valley, offset_bowl)}
 
 
 def names() -> list[str]:
