@@ -1,6 +1,7 @@
 """The page driven headlessly through Streamlit's AppTest: every surface, every optimizer, every view,
 custom formulas good and bad, duplicated optimizers, links (good, stale and crafted) and exports."""
 import json
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -10,10 +11,11 @@ import surfaces
 from ui import options as O
 
 TIMEOUT = 60
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def app(**params) -> AppTest:
-    at = AppTest.from_file("app.py", default_timeout=TIMEOUT)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for k, v in params.items():
         at.query_params[k] = v
     return at.run()

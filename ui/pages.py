@@ -90,6 +90,11 @@ def _first_run_of_session():
         return
     sent = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     st.session_state["_link"] = sent
+    for key, (keys, label) in sidebar.LABELLED.items():       # ?surface=bowl as well as ?surface=Quadratic+bowl
+        values = sent.get(key, [])
+        if values and all(v in keys() for v in values):
+            st.session_state[key] = values if key == "opt" else values[0]
+            sent[key] = [label(v) for v in values]
     les = _lessons()
     key = (sent.get("lesson") or [""])[0]
     if les and key in {l.key for l in les.all()} and set(sent) <= {"lesson", "view"}:

@@ -9,6 +9,7 @@ instances), ``<instance>.<hyper>`` (e.g. ``adam-2.lr``), ``<instance>.k`` (loss 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -75,6 +76,14 @@ class Scene:
         return np.array([[x0, y0]], dtype=float)
 
 
+_MARKUP = re.compile(r"[<>\[\]`*_$~\\|{}&\x00-\x1f]")
+
+
+def clean_name(text) -> str:
+    """A run name safe in Markdown labels and Plotly text: markup characters removed, 40 at most."""
+    return _MARKUP.sub("", str(text)).strip()[:40]
+
+
 # ---- defaults of every key ------------------------------------------------------------------------
 
 def hyper_default(name: str, hyper: str):
@@ -89,13 +98,14 @@ def hyper_default(name: str, hyper: str):
 
 def hyper_keys(instance: str) -> list[str]:
     name = O.base_name(instance)
-    return [f"{instance}.{h}" for h in optimizers.variant(name).defaults] + [f"{instance}.k", f"{instance}.sched"]
+    return ([f"{instance}.{h}" for h in optimizers.variant(name).defaults]
+            + [f"{instance}.k", f"{instance}.sched", f"{instance}.name"])
 
 
 def default(key: str):
     """The default value of any widget key (used for widgets and for resetting when a lesson loads)."""
-    fixed = {"surface": O.DEFAULT_SURFACE, "formula": "", "opt": list(O.DEFAULT_OPTIMIZERS),
-             "starts": "single", "n": 8, "r": 0.5, "steps": O.DEFAULT_STEPS, "noise": 0.0, "seed": 0,
+    fixed = {"surface": O.DEFAULT_SURFACE, "formula": "sin(x)*cos(y) + 0.1*(x^2+y^2)", "opt": list(O.DEFAULT_OPTIMIZERS),
+             "starts": "single", "n": 8, "r": 0.5, "steps": float(O.DEFAULT_STEPS), "noise": 0.0, "seed": 0.0,
              "keep_x": 1.0, "keep_y": 1.0, "sched": "constant", "projector": False,
              "xmin": DEFAULT_DOMAIN[0], "xmax": DEFAULT_DOMAIN[1], "ymin": DEFAULT_DOMAIN[2],
              "ymax": DEFAULT_DOMAIN[3]}
@@ -112,6 +122,8 @@ def default(key: str):
         return 1.0
     if tail == "sched":
         return "shared"
+    if tail == "name":
+        return ""
     return hyper_default(O.base_name(head), tail)
 
 
@@ -162,13 +174,14 @@ def build_scene(state: Mapping, surface_start, palette, spec: SurfaceSpec | None
         var = optimizers.variant(name)
         hyper = tuple((h, _get(state, f"{inst}.{h}")) for h in var.defaults)
         own = _get(state, f"{inst}.sched")
-        runs.append(RunSpec(inst, name, O.instance_label(inst, var.label), palette[i % len(palette)], hyper,
+        label = clean_name(_get(state, f"{inst}.name")) or O.instance_label(inst, var.label)
+        runs.append(RunSpec(inst, name, label, palette[i % len(palette)], hyper,
                             float(_get(state, f"{inst}.k")), shared if own == "shared" else schedule_of(state, own)))
     x0, y0 = _get(state, "x0"), _get(state, "y0")
     start = (float(surface_start[0] if x0 is None else x0), float(surface_start[1] if y0 is None else y0))
     return Scene(spec or surface_spec(state), tuple(runs), start, _get(state, "starts"), int(_get(state, "n")),
-                 float(_get(state, "r")), int(_get(state, "steps")), float(_get(state, "noise")),
-                 int(_get(state, "seed")), (float(_get(state, "keep_x")), float(_get(state, "keep_y"))))
+                 float(_get(state, "r")), int(round(_get(state, "steps"))), float(_get(state, "noise")),
+                 int(round(_get(state, "seed"))), (float(_get(state, "keep_x")), float(_get(state, "keep_y"))))
 
 
 # ---- from a lesson's scene to widget state ------------------------------------------------------
@@ -188,13 +201,14 @@ def lesson_state(scene: Mapping, current_keys=()) -> dict[str, Any]:
         for h, v in run.get("hyper", {}).items():
             out[f"{inst}.{h}"] = v
         out[f"{inst}.k"] = float(run.get("loss_scale", 1.0))
+        out[f"{inst}.name"] = str(run.get("label", ""))
     for key in current_keys:     # reset what the previous scene had set
         if "." in key and key.split(".")[0] not in chosen and key not in out:
             out[key] = default(key)
     name = scene["surface"]
-    out.update({"surface": name, "opt": chosen, "steps": int(scene.get("steps", O.DEFAULT_STEPS)),
-                "noise": float(scene.get("noise", 0.0)), "seed": int(scene.get("seed", 0)),
-                "starts": scene.get("starts", "single"), "n": int(scene.get("n_starts", 8)),
+    out.update({"surface": name, "opt": chosen, "steps": float(scene.get("steps", O.DEFAULT_STEPS)),
+                "noise": float(scene.get("noise", 0.0)), "seed": float(scene.get("seed", 0)),
+                "starts": scene.get("starts", "single"), "n": max(2, min(O.MAX_STARTS, int(scene.get("n_starts", 8)))),
                 "r": float(scene.get("radius", 0.5)), "sched": scene.get("schedule", "constant")})
     keep = scene.get("grad_keep", (1.0, 1.0))
     out["keep_x"], out["keep_y"] = float(keep[0]), float(keep[1])

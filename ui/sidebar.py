@@ -26,10 +26,18 @@ def _slider(label, key, options, help=None):
 
 
 def surface_label(name):
-    if name == "custom":
-        return "Custom formula…"
-    s = surfaces.get(name)
-    return f"{s.group} · {s.label}"
+    """What the list (and so the URL) shows for a surface."""
+    return "Custom formula" if name == "custom" else surfaces.get(name).label
+
+
+def optimizer_label(inst):
+    return O.instance_label(inst, optimizers.variant(O.base_name(inst)).label)
+
+
+# Widgets whose options are keys shown through a label: the URL carries the label; a hand-typed link
+# may carry the key instead, which ``ui.pages`` translates on a session's first run.
+LABELLED = {"surface": (lambda: surfaces.names() + ["custom"], surface_label),
+            "opt": (lambda: O.instance_ids(optimizers.names()), optimizer_label)}
 
 
 def _move_start():
@@ -44,25 +52,24 @@ def surface_controls():
     st.selectbox("Surface", surfaces.names() + ["custom"], index=surfaces.names().index(O.DEFAULT_SURFACE),
                  key="surface", format_func=surface_label, on_change=_move_start, **BOUND)
     name = st.session_state["surface"]
+    if name != "custom":
+        st.caption(f"{surfaces.get(name).group} surface")
     if name == "custom":
-        st.text_input("f(x, y) =", value="", key="formula", max_chars=500,
+        st.text_input("f(x, y) =", value=S.default("formula"), key="formula", max_chars=500,
                       placeholder="(1-x)^2 + 100*(y-x^2)^2", help="Use x, y, numbers, + − * / ^, pi, e and "
                       "sin cos tan exp log sqrt abs tanh sinh cosh atan …", **BOUND)
         c1, c2 = st.columns(2)
         for col, key, label in ((c1, "xmin", "x from"), (c2, "xmax", "x to"), (c1, "ymin", "y from"),
                                 (c2, "ymax", "y to")):
             col.number_input(label, -1e4, 1e4, float(S.default(key)), key=key, **BOUND)
-    for p in surfaces.params(name):
+    for p in (surfaces.params(name) if name != "custom" else ()):
         key = f"{name}.{p.name}"
         st.slider(p.label, p.lo, p.hi, float(p.default), key=key, **BOUND)
 
 
 def optimizer_controls(extra_values):
     ids = O.instance_ids(optimizers.names())
-
-    def label(inst):
-        return O.instance_label(inst, optimizers.variant(O.base_name(inst)).label)
-
+    label = optimizer_label
     st.multiselect("Optimizers", ids, default=list(O.DEFAULT_OPTIMIZERS), key="opt", format_func=label,
                    max_selections=8, help="Choose the same optimizer again (#2, #3) to compare settings.",
                    **BOUND)
@@ -71,9 +78,12 @@ def optimizer_controls(extra_values):
         name = O.base_name(inst)
         var = optimizers.variant(name)
         lr = st.session_state.get(f"{inst}.lr", S.default(f"{inst}.lr"))
-        with st.expander(f":material/circle: {label(inst)} — α = {O.fmt(lr)}", expanded=i == 0):
+        shown = S.clean_name(st.session_state.get(f"{inst}.name", "")) or label(inst)
+        with st.expander(f"{shown} — α = {O.fmt(lr)}", expanded=i == 0):
             st.markdown(f"<span style='color:{PALETTE[i % len(PALETTE)]};font-size:1.4em'>●</span> "
                         f"{var.paper}", unsafe_allow_html=True)
+            st.text_input("name in the charts", value="", key=f"{inst}.name", max_chars=40,
+                          placeholder=label(inst), **BOUND)
             for h, dflt in var.defaults.items():
                 key = f"{inst}.{h}"
                 if isinstance(dflt, bool):
@@ -102,11 +112,14 @@ def start_controls(default_start):
 
 
 def run_controls():
-    st.number_input("Steps", 1, O.MAX_STEPS, O.DEFAULT_STEPS, step=50, key="steps", **BOUND)
+    # Whole numbers are float inputs shown without decimals: Streamlit 1.67 crashes (OverflowError) when
+    # an *integer* number_input is seeded from a link such as ?steps=1e999; a float one drops the value.
+    st.number_input("Steps", 1.0, float(O.MAX_STEPS), float(O.DEFAULT_STEPS), step=50.0, format="%.0f",
+                    key="steps", **BOUND)
     c1, c2 = st.columns([2, 1])
     with c1:
         _slider("gradient noise σ", "noise", O.GRIDS["noise"])
-    c2.number_input("seed", 0, 2**31 - 1, 0, key="seed", **BOUND)
+    c2.number_input("seed", 0.0, float(2**31 - 1), 0.0, step=1.0, format="%.0f", key="seed", **BOUND)
     with st.expander("Sparse gradients"):
         st.caption("Probability that each coordinate's gradient is seen at a step (seeded by the seed).")
         _slider("keep x", "keep_x", O.GRIDS["keep"])

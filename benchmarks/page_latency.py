@@ -1,0 +1,85 @@
+"""Slider-to-redraw latency of the page against a bare Streamlit page, in headless Chromium.
+
+    python benchmarks/page_latency.py [--presses 15]
+
+Both pages are served on 127.0.0.1 and measured in the same run. For each key press on a slider
+(ArrowRight moves it one step) the time is taken from the key press to the first animation frame
+after the chart's data changed (Plotly draws synchronously, so the new chart is on screen then).
+Also printed: cold start (process start → first chart drawn) and the first render's websocket payload.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import browser, serve, wait_for_app  # noqa: E402
+
+SIG = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  if (!gd || !gd.data) return null;
+  const xs = gd.data.filter(t => t.type !== 'contour' && t.x).map(t => t.x._inputArray || t.x)
+                   .filter(a => a.length > 2);
+  return xs.length ? JSON.stringify(Array.from(xs[0]).slice(-3)) : null; }"""
+# Arm a watcher: the clock starts at the key press (keydown, capture phase) and stops at the first
+# animation frame after the chart's path data changed.
+ARM = """(old) => { window.__lat = null; window.__t0 = null;
+  document.addEventListener('keydown', () => { window.__t0 = performance.now(); }, {once: true, capture: true});
+  const sig = """ + SIG + """;
+  const tick = () => { const s = sig();
+    if (window.__t0 !== null && s !== null && s !== old) window.__lat = performance.now() - window.__t0;
+    else requestAnimationFrame(tick); };
+  requestAnimationFrame(tick); }"""
+
+
+def measure(b, url, slider_index, presses, size=(1440, 900)):
+    ctx = b.new_context(viewport={"width": size[0], "height": size[1]})
+    page = ctx.new_page()
+    received = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.append(len(f) if f else 0)))
+    t0 = time.perf_counter()
+    page.goto(url)
+    wait_for_app(page)
+    first = time.perf_counter() - t0
+    payload = sum(received)
+    slider = page.get_by_role("slider").nth(slider_index)
+    times = []
+    for _ in range(presses):
+        slider.focus()
+        old = page.evaluate(SIG)
+        page.evaluate(ARM, old)
+        slider.press("ArrowRight")
+        page.wait_for_function("() => window.__lat !== null", timeout=30_000)
+        times.append(page.evaluate("() => window.__lat"))
+        page.wait_for_timeout(400)
+    ctx.close()
+    return times, first, payload
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--presses", type=int, default=15)
+    args = ap.parse_args()
+    print(f"$ python benchmarks/page_latency.py --presses {args.presses}")
+    with browser() as b:
+        rows = {}
+        for name, script, idx in (("bare page", "benchmarks/bare_app.py", 0), ("this page", "app.py", 0)):
+            t0 = time.perf_counter()
+            with serve(script) as url:
+                up = time.perf_counter() - t0
+                times, first, payload = measure(b, url, idx, args.presses)
+            rows[name] = (times, up + first, payload)
+            print(f"{name:10s}: median {statistics.median(times):7.1f} ms  p90 "
+                  f"{sorted(times)[int(0.9 * (len(times) - 1))]:7.1f} ms  ({len(times)} presses); "
+                  f"cold start {up + first:5.2f} s; first render payload {payload / 1e6:5.2f} MB")
+        ratio = statistics.median(rows["this page"][0]) / statistics.median(rows["bare page"][0])
+        print(f"ratio (this page / bare page, median slider-to-redraw): {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
