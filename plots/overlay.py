@@ -165,7 +165,7 @@ def domain_axes(fig: go.Figure, surface, *, row=None, col=None, equal: bool | No
         ratio = (xr[1] - xr[0]) / (yr[1] - yr[0])
         equal = 1 / 3 <= ratio <= 3
     kw = {} if row is None else dict(row=row, col=col)
-    fig.update_xaxes(range=xr, autorange=False, constrain="domain", constraintoward="right", showgrid=False, zeroline=False,
+    fig.update_xaxes(range=xr, autorange=False, constrain="domain", constraintoward="center", showgrid=False, zeroline=False,
                      title_text="x", **kw)
     fig.update_yaxes(range=yr, autorange=False, constrain="domain", showgrid=False, zeroline=False,
                      title_text="y", **kw)

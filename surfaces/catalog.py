@@ -52,9 +52,7 @@ def bowl(condition: float = 10.0, rotation: float = 30.0) -> Surface:
     return _make("bowl", "Quadratic bowl", (u**2 + sp.Float(condition) * v**2) / 2,
                  ((-3, 3), (-3, 3)), (-2.5, 2.0), minima=[(0, 0)], f_min=0.0, group="Basic",
                  params=(("condition", condition), ("rotation", rotation)),
-                 latex=r"\tfrac12\left(u^2 + \kappa v^2\right),\ \ "
-                       r"\begin{pmatrix}u\\v\end{pmatrix} = R_\theta \begin{pmatrix}x\\y\end{pmatrix},\ "
-                       rf"\kappa = {condition:g},\ \theta = {rotation:g}^\circ")
+                 latex=r"\tfrac12\,(u^2 + \kappa v^2),\ \ (u, v) = R_\theta\,(x, y)")
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:

@@ -155,6 +155,10 @@ def visualizer():
         st.header("Display", divider="gray")
         st.toggle("Projector mode (large fonts)", False, key="projector", bind="query-params")
     _report_link()
+    if st.session_state.get("projector"):
+        # Streamlit sizes its whole interface in rem: a larger root font enlarges every control and text
+        # for the back row of a classroom; the charts scale through Style(projector=True).
+        st.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)
     from plots.style import PALETTE
     scene = S.build_scene(st.session_state, surf.start, PALETTE, spec)
     if lesson is not None:

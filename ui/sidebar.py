@@ -82,8 +82,6 @@ def optimizer_controls(extra_values):
         with st.expander(f"{shown} — α = {O.fmt(lr)}", expanded=i == 0):
             st.markdown(f"<span style='color:{PALETTE[i % len(PALETTE)]};font-size:1.4em'>●</span> "
                         f"{var.paper}", unsafe_allow_html=True)
-            st.text_input("name in the charts", value="", key=f"{inst}.name", max_chars=40,
-                          placeholder=label(inst), **BOUND)
             for h, dflt in var.defaults.items():
                 key = f"{inst}.{h}"
                 if isinstance(dflt, bool):
@@ -93,6 +91,8 @@ def optimizer_controls(extra_values):
             _slider("loss scale k", f"{inst}.k", O.GRIDS["loss_scale"], O.HELP["loss_scale"])
             st.selectbox("α schedule", ["shared"] + list(SCHEDULE_KINDS), key=f"{inst}.sched",
                          format_func=lambda k: "as for all" if k == "shared" else SCHEDULE_LABELS[k], **BOUND)
+            st.text_input("name in the charts", value="", key=f"{inst}.name", max_chars=40,
+                          placeholder=label(inst), **BOUND)
 
 
 def start_controls(default_start):

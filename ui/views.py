@@ -22,24 +22,47 @@ def _on_click():
         st.session_state["y0"] = round(float(points[0]["y"]), 4)
 
 
+def _readout(runs, surface):
+    """One line per run beside the contour: where it ended, when it got there, or where it diverged."""
+    by_run = {}
+    for row in summary.summary_rows(runs, surface):
+        by_run.setdefault(row["run"].split(" · start")[0], []).append(row)
+    for r in runs:
+        rows = by_run.get(r.label, [])
+        dot = f"<span style='color:{r.color};font-size:1.3em'>●</span>"
+        div = [row["diverged at"] for row in rows if row["diverged at"] != summary.DASH]
+        if div:
+            text = f"✕ diverged at step {min(div)}" + (f" ({len(div)} of {len(rows)} starts)" if len(rows) > 1 else "")
+        else:
+            best = min(rows, key=lambda row: row["final loss"])
+            hit = [row["steps to tol"] for row in rows if row["steps to tol"] != summary.DASH]
+            text = f"f = {best['final loss']:.3g}" + (f", converged at step {min(hit)}" if hit else "")
+        st.markdown(f"{dot} **{r.label}** — {text}", unsafe_allow_html=True)
+
+
 def contour_view(surface, grid, runs, style):
-    fig = contour.contour_figure(surface, grid, runs, style, click_grid=True)
-    st.plotly_chart(fig, key="contour_chart", on_select=_on_click, selection_mode="points", **CHART)
-    diverged = [f"{r.label}: diverged at step {int(r.diverged_at.max())}" for r in runs
-                if (r.diverged_at > 0).any()]
-    if diverged:
-        st.caption("✕ " + " · ".join(diverged) + " — the run is frozen at its last finite point.")
+    left, right = st.columns([3, 1])
+    fig = contour.contour_figure(surface, grid, runs, style, click_grid=True, height=720 if style.projector else 560)
+    with left:
+        st.plotly_chart(fig, key="contour_chart", on_select=_on_click, selection_mode="points", **CHART)
+    with right:
+        _readout(runs, surface)
+        st.caption("Click the chart to start there. ✕ marks a run frozen at its last finite point.")
 
 
 def animation_view(surface, grid, runs, style):
     speed = st.select_slider("Speed (milliseconds per frame)", [10, 20, 40, 80, 160, 320], value=40,
                              key="speed", bind="query-params")
-    st.plotly_chart(animation.animation_figure(surface, grid, runs, style, frame_ms=speed), key="anim", **CHART)
+    fig = animation.animation_figure(surface, grid, runs, style, frame_ms=speed)
+    fig.update_layout(height=780 if style.projector else 620)
+    st.plotly_chart(fig, key="anim", **CHART)
     st.caption("Play/Pause and drag the step slider; all optimizers move in lockstep over their drawn paths.")
 
 
 def surface3d_view(surface, grid, runs, style):
-    st.plotly_chart(surface3d.surface3d_figure(surface, grid, runs, style), key="3d", **CHART)
+    fig = surface3d.surface3d_figure(surface, grid, runs, style)
+    fig.update_layout(height=820 if style.projector else 680)
+    st.plotly_chart(fig, key="3d", **CHART)
 
 
 def curves_view(surface, grid, runs, style):
@@ -65,11 +88,11 @@ def inspector_view(surface, grid, runs, style):
         st.info("Run at least one step to inspect it.")
         return
     t = c2.slider("Step t", 1, steps, 1, key="insp_t", bind="query-params")
-    left, right = st.columns([3, 2])
+    left, right = st.columns([1, 1])
     left.plotly_chart(inspector.inspector_figure(surface, grid, run, t, style), key="inspector", **CHART)
     with right:
         st.markdown(f"**{run.label}** at step **t = {t}** — the rule with this step's numbers:")
-        st.latex(inspector.step_latex(run, t))
+        st.latex(inspector.step_latex(run, t, surface=surface))
         st.caption(optimizers.variant(run.name).paper)
 
 
