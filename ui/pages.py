@@ -31,16 +31,30 @@ def extra_values() -> dict:
     return getattr(les, "EXTRA_VALUES", {}) if les else {}
 
 
+def _titles() -> dict:
+    les = _lessons()
+    return {l.key: f"{i}. {l.title}" for i, l in enumerate(les.all(), 1)} if les else {}
+
+
 def load_lesson(key: str):
-    """Put a lesson's scene into the controls (a callback: runs before the widgets are drawn)."""
+    """Put a lesson's scene into the controls (a callback: runs before the widgets are drawn, so the
+    bound widgets write the whole scene into the URL)."""
     les = _lessons()
     if not les or not key:
         return
-    scene = les.get(key).scene
     current = [k for k in st.session_state.keys() if isinstance(k, str)]
-    for k, v in S.lesson_state(scene, current).items():
+    for k, v in S.lesson_state(les.get(key).scene, current).items():
         st.session_state[k] = v
     st.session_state["lesson"] = key
+
+
+def lesson_query(key: str, overrides=None) -> dict[str, list[str]]:
+    """The canonical link of a lesson's scene: what its bound widgets would write into the URL."""
+    values = {**S.lesson_state(_lessons().get(key).scene), "lesson": key}
+    titles = _titles()
+    query = {k: sidebar.url_values(k, v, titles) for k, v in values.items() if v != S.default(k)}
+    query.update(overrides or {})
+    return query
 
 
 def _on_lesson_change():
@@ -52,7 +66,7 @@ def lesson_picker():
     if not les:
         return None
     keys = [""] + [l.key for l in les.all()]
-    titles = {l.key: f"{i}. {l.title}" for i, l in enumerate(les.all(), 1)}
+    titles = _titles()
     st.selectbox("Lesson", keys, key="lesson", format_func=lambda k: titles.get(k, "— free exploration —"),
                  on_change=_on_lesson_change, bind="query-params")
     key = st.session_state.get("lesson") or ""
@@ -84,21 +98,28 @@ def lesson_panel(lesson):
 
 
 def _first_run_of_session():
-    """On a session's first run, remember the link as sent (to report what was ignored), and open a
-    lesson named by a hand-typed ``?lesson=…`` link that carries no other settings."""
+    """On a session's first run, remember the link as sent (to report what was ignored). A link that
+    names choices by key (?surface=bowl, ?lesson=bias-correction, as people type them) is rewritten to
+    the canonical link (labels, and a lesson's whole scene with the link's own settings on top) by
+    switching to this page with that query, so the URL always holds the whole scene."""
     if "_link" in st.session_state:
         return
     sent = {k: st.query_params.get_all(k) for k in st.query_params.keys()}
     st.session_state["_link"] = sent
-    for key, (keys, label) in sidebar.LABELLED.items():       # ?surface=bowl as well as ?surface=Quadratic+bowl
+    query, rewrite = dict(sent), False
+    for key, (keys, label) in sidebar.LABELLED.items():
         values = sent.get(key, [])
         if values and all(v in keys() for v in values):
-            st.session_state[key] = values if key == "opt" else values[0]
-            sent[key] = [label(v) for v in values]
+            query[key] = [label(v) for v in values]
+            rewrite = True
     les = _lessons()
-    key = (sent.get("lesson") or [""])[0]
-    if les and key in {l.key for l in les.all()} and set(sent) <= {"lesson", "view"}:
-        load_lesson(key)
+    lesson = (sent.get("lesson") or [""])[0]
+    if les and lesson in les.keys():
+        query = lesson_query(lesson, overrides={k: v for k, v in query.items() if k != "lesson"})
+        rewrite = True
+    if rewrite:
+        st.session_state["_link"] = {k: v for k, v in query.items()}
+        st.switch_page(PAGES["visualizer"], query_params=query)
 
 
 def _report_link():
@@ -184,8 +205,7 @@ def lessons_gallery():
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
             c1.markdown(f"**{i}. {lesson.title}** — {lesson.claim}")
             if c2.button("Open", key=f"open_{lesson.key}", type="primary"):
-                load_lesson(lesson.key)
-                st.switch_page(PAGES["visualizer"])
+                st.switch_page(PAGES["visualizer"], query_params=lesson_query(lesson.key))
 
 
 PAGES: dict = {}

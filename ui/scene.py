@@ -107,6 +107,7 @@ def default(key: str):
     fixed = {"surface": O.DEFAULT_SURFACE, "formula": "sin(x)*cos(y) + 0.1*(x^2+y^2)", "opt": list(O.DEFAULT_OPTIMIZERS),
              "starts": "single", "n": 8, "r": 0.5, "steps": float(O.DEFAULT_STEPS), "noise": 0.0, "seed": 0.0,
              "keep_x": 1.0, "keep_y": 1.0, "sched": "constant", "projector": False,
+             "view": O.VIEWS[0], "lesson": "", "speed": 40,
              "xmin": DEFAULT_DOMAIN[0], "xmax": DEFAULT_DOMAIN[1], "ymin": DEFAULT_DOMAIN[2],
              "ymax": DEFAULT_DOMAIN[3]}
     if key in fixed:

@@ -34,6 +34,36 @@ def optimizer_label(inst):
     return O.instance_label(inst, optimizers.variant(O.base_name(inst)).label)
 
 
+STARTS_LABELS = {"single": "one", "ring": "ring", "grid": "grid"}
+FLOAT_INPUTS = {"x0", "y0", "steps", "seed", "xmin", "xmax", "ymin", "ymax"}
+TEXT_INPUTS = {"formula"}
+
+
+def url_values(key: str, value, lesson_titles=None) -> list[str]:
+    """How the bound widget ``key`` writes ``value`` into the URL (labels for keyed choices, the
+    shortest exact decimal for select-sliders, Python's repr for float inputs, true/false)."""
+    tail = key.rsplit(".", 1)[-1]
+    if key == "surface":
+        return [surface_label(value)]
+    if key == "opt":
+        return [optimizer_label(v) for v in value]
+    if key == "lesson":
+        return [(lesson_titles or {}).get(value, value)]
+    if key == "starts":
+        return [STARTS_LABELS[value]]
+    if key == "sched" or tail == "sched":
+        return ["as for all" if value == "shared" else SCHEDULE_LABELS[value]]
+    if isinstance(value, bool):
+        return ["true" if value else "false"]
+    if key in FLOAT_INPUTS or (key.split(".")[0] in surfaces.names() and tail != "sched"):
+        return [repr(float(value))]
+    if key == "n" or key == "insp_t":
+        return [str(int(value))]
+    if key in TEXT_INPUTS or tail == "name" or key == "view":
+        return [str(value)]
+    return [O.fmt(value)]
+
+
 # Widgets whose options are keys shown through a label: the URL carries the label; a hand-typed link
 # may carry the key instead, which ``ui.pages`` translates on a session's first run.
 LABELLED = {"surface": (lambda: surfaces.names() + ["custom"], surface_label),
@@ -102,8 +132,7 @@ def start_controls(default_start):
         if key not in st.session_state:
             st.session_state[key] = float(v)
         col.number_input(key.replace("0", "₀"), -1e4, 1e4, key=key, format="%.4g", step=0.1, **BOUND)
-    st.radio("Starts", S.STARTS, key="starts", horizontal=True, **BOUND,
-             format_func={"single": "one", "ring": "ring", "grid": "grid"}.get)
+    st.radio("Starts", S.STARTS, key="starts", horizontal=True, **BOUND, format_func=STARTS_LABELS.get)
     if st.session_state["starts"] != "single":
         c1, c2 = st.columns(2)
         c1.slider("how many", 2, O.MAX_STARTS, 8, key="n", **BOUND)
