@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from .data import RunView, check_run, check_runs, check_style, check_surface, f32, stacked
 from .levels import fmt
-from .style import Style
+from .style import Style, rgba
 
 FLOOR = 1e-16        # log axes: values below this (exact zeros) are drawn at it
 ADAM_FAMILY = ("adam", "adamw", "amsgrad", "adamax", "nadam", "radam")
@@ -69,9 +69,12 @@ def _finish(fig: go.Figure, style: Style, *, x_title="step", y_title="", log_y=F
     return fig
 
 
-def loss_figure(runs, surface, style: Style | None = None) -> go.Figure:
+def loss_figure(runs, surface, style: Style | None = None, *, bands=None) -> go.Figure:
     """Loss per step on a log axis: f − f_min (floored at 1e-16) when f_min is known and finite, else f
-    itself (log axis only if every value is positive; the axis title says which)."""
+    itself (log axis only if every value is positive; the axis title says which).
+
+    ``bands`` maps a run's key to the losses of the same run under N noise seeds, shape (N, steps+1):
+    the 10–90 % spread across seeds is drawn as a shaded band in the run's colour."""
     runs = check_runs(runs)
     check_surface(surface)
     style = check_style(style)
@@ -85,6 +88,8 @@ def loss_figure(runs, surface, style: Style | None = None) -> go.Figure:
             vals = np.where(np.isnan(vals), np.nan, np.maximum(vals, FLOOR))
         else:
             all_pos &= bool(np.all(vals[np.isfinite(vals)] > 0))
+        if bands and run.key in bands:
+            fig.add_traces(_band(run, bands[run.key] - f_min if gap else bands[run.key], gap))
         fig.add_trace(_line(run, vals, style=style))
         fig.add_traces(_diverged_marks(run, np.maximum(run.loss - f_min, FLOOR) if gap else run.loss, style))
     log = gap or all_pos
@@ -93,6 +98,22 @@ def loss_figure(runs, surface, style: Style | None = None) -> go.Figure:
         style.empty(fig, "no runs")
     return _finish(fig, style, y_title=title + ("" if log else "  (linear: f takes values ≤ 0)"),
                    log_y=log)
+
+
+def _band(run, losses, floor: bool) -> list:
+    """The 10–90 % spread of a run's loss across noise seeds, as a filled band."""
+    losses = np.asarray(losses, dtype=float)
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.nanpercentile(losses, 10, axis=0), np.nanpercentile(losses, 90, axis=0)
+    if floor:
+        lo, hi = np.maximum(lo, FLOOR), np.maximum(hi, FLOOR)
+    steps = np.arange(losses.shape[1])
+    fill = rgba(run.color, 0.22)
+    name = f"{run.label}: 10–90 % of {len(losses)} seeds"
+    return [go.Scatter(x=steps, y=hi, mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False,
+                       legendgroup=run.key),
+            go.Scatter(x=steps, y=lo, mode="lines", line=dict(width=0), fill="tonexty", fillcolor=fill,
+                       name=name, legendgroup=run.key, hoverinfo="skip")]
 
 
 def distance_figure(runs, surface, style: Style | None = None) -> go.Figure:

@@ -52,7 +52,8 @@ def bowl(condition: float = 10.0, rotation: float = 30.0) -> Surface:
     return _make("bowl", "Quadratic bowl", (u**2 + sp.Float(condition) * v**2) / 2,
                  ((-3, 3), (-3, 3)), (-2.5, 2.0), minima=[(0, 0)], f_min=0.0, group="Basic",
                  params=(("condition", condition), ("rotation", rotation)),
-                 latex=r"\tfrac12\,(u^2 + \kappa v^2),\ \ (u, v) = R_\theta\,(x, y)")
+                 latex=r"\tfrac12\,(u^2 + \kappa v^2)",
+                 note="(u, v) is the point (x, y) rotated by θ; κ = 1 is a round bowl.")
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Surface:

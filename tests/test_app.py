@@ -117,3 +117,19 @@ def test_export_buttons_are_offered():
     ok(at)
     labels = [b.proto.label for b in at.get("download_button")]
     assert any("CSV" in l for l in labels) and any("HTML" in l for l in labels) and any("GIF" in l for l in labels)
+
+
+def test_panel_titles_show_the_value_a_link_set():
+    """Labels always equal values, also on the first run from a link (widgets seed from the URL only
+    when created, after the panel's title is drawn)."""
+    at = app(**{"sgd.lr": "0.05"})
+    ok(at)
+    assert at.select_slider(key="sgd.lr").value == 0.05
+    assert any("SGD — α = 0.05" in e.label for e in at.expander), [e.label for e in at.expander]
+
+
+def test_noise_seeds_are_drawn_as_a_band():
+    at = app(noise="1", bands="20", view="Curves", opt=["sgd"])
+    ok(at)
+    names = [t.get("name") for t in figures(at)[0]["data"]]
+    assert "SGD: 10–90 % of 20 seeds" in names

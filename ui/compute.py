@@ -60,6 +60,26 @@ def run_of(scene: Scene, spec: RunSpec) -> RunData:
                scene.noise, scene.seed, scene.grad_keep)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def band(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule: tuple, start: tuple,
+         steps: int, noise: float, seed: int, keep: tuple, seeds: int) -> np.ndarray:
+    """Losses (seeds, steps+1) of one run from one start under ``seeds`` independent noise draws: one
+    batch of identical starts, each row drawing its own noise."""
+    opt = optimizers.get(name, **dict(hyper))
+    traj = optimizers.run(opt, surface(spec), np.repeat([start], seeds, axis=0), steps, noise=noise, seed=seed,
+                          schedule=Schedule(schedule[0], schedule[1]), loss_scale=loss_scale, grad_keep=keep)
+    return traj.loss
+
+
+def bands(scene: Scene) -> dict:
+    """Each run's loss spread over ``scene.bands`` seeds (first start), when the gradients are random."""
+    if scene.bands < 2 or (scene.noise == 0 and min(scene.grad_keep) >= 1):
+        return {}
+    start = tuple(scene.start_points()[0].tolist())
+    return {r.key: band(scene.surface, r.name, r.hyper, r.loss_scale, r.schedule, start, scene.steps, scene.noise,
+                        scene.seed, scene.grad_keep, scene.bands) for r in scene.runs}
+
+
 def views(scene: Scene):
     """RunView objects (plots' input) for every run of the scene."""
     from plots.data import RunView

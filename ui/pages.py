@@ -189,7 +189,7 @@ def visualizer():
         return
     with st.spinner("Running the optimizers…"):
         runs = compute.views(scene)
-    views.render(surf, compute.grid(spec), runs, _style())
+    views.render(surf, compute.grid(spec), runs, _style(), bands=lambda: compute.bands(scene))
 
 
 def lessons_gallery():

@@ -62,6 +62,7 @@ class Scene:
     noise: float = 0.0
     seed: int = 0
     grad_keep: tuple[float, float] = (1.0, 1.0)
+    bands: int = 1                 # noise seeds whose loss spread the curves draw as a band
 
     def start_points(self) -> np.ndarray:
         x0, y0 = self.start
@@ -106,7 +107,7 @@ def default(key: str):
     """The default value of any widget key (used for widgets and for resetting when a lesson loads)."""
     fixed = {"surface": O.DEFAULT_SURFACE, "formula": "sin(x)*cos(y) + 0.1*(x^2+y^2)", "opt": list(O.DEFAULT_OPTIMIZERS),
              "starts": "single", "n": 8, "r": 0.5, "steps": float(O.DEFAULT_STEPS), "noise": 0.0, "seed": 0.0,
-             "keep_x": 1.0, "keep_y": 1.0, "sched": "constant", "projector": False,
+             "keep_x": 1.0, "keep_y": 1.0, "sched": "constant", "projector": False, "bands": 1,
              "view": O.VIEWS[0], "lesson": "", "speed": 40,
              "xmin": DEFAULT_DOMAIN[0], "xmax": DEFAULT_DOMAIN[1], "ymin": DEFAULT_DOMAIN[2],
              "ymax": DEFAULT_DOMAIN[3]}
@@ -158,7 +159,7 @@ def surface_spec(state: Mapping) -> SurfaceSpec:
 def known_keys() -> set[str]:
     """Every query parameter the page may bind."""
     keys = {"surface", "formula", "xmin", "xmax", "ymin", "ymax", "opt", "x0", "y0", "starts", "n", "r",
-            "steps", "noise", "seed", "keep_x", "keep_y", "sched", "sched.gamma", "sched.step_size",
+            "steps", "noise", "seed", "keep_x", "keep_y", "bands", "sched", "sched.gamma", "sched.step_size",
             "sched.warmup", "projector", "lesson", "view", "speed", "insp_run", "insp_t"}
     keys |= {f"{n}.{p.name}" for n in surfaces.names() for p in surfaces.params(n)}
     keys |= {k for inst in O.instance_ids(optimizers.names()) for k in hyper_keys(inst)}
@@ -182,7 +183,8 @@ def build_scene(state: Mapping, surface_start, palette, spec: SurfaceSpec | None
     start = (float(surface_start[0] if x0 is None else x0), float(surface_start[1] if y0 is None else y0))
     return Scene(spec or surface_spec(state), tuple(runs), start, _get(state, "starts"), int(_get(state, "n")),
                  float(_get(state, "r")), int(round(_get(state, "steps"))), float(_get(state, "noise")),
-                 int(round(_get(state, "seed"))), (float(_get(state, "keep_x")), float(_get(state, "keep_y"))))
+                 int(round(_get(state, "seed"))), (float(_get(state, "keep_x")), float(_get(state, "keep_y"))),
+                 int(_get(state, "bands")))
 
 
 # ---- from a lesson's scene to widget state ------------------------------------------------------
@@ -211,6 +213,7 @@ def lesson_state(scene: Mapping, current_keys=()) -> dict[str, Any]:
                 "noise": float(scene.get("noise", 0.0)), "seed": float(scene.get("seed", 0)),
                 "starts": scene.get("starts", "single"), "n": max(2, min(O.MAX_STARTS, int(scene.get("n_starts", 8)))),
                 "r": float(scene.get("radius", 0.5)), "sched": scene.get("schedule", "constant")})
+    out["bands"] = int(scene.get("band_seeds", 1))
     keep = scene.get("grad_keep", (1.0, 1.0))
     out["keep_x"], out["keep_y"] = float(keep[0]), float(keep[1])
     for p in surfaces.params(name):

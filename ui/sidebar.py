@@ -25,6 +25,15 @@ def _slider(label, key, options, help=None):
                             key=key, format_func=O.fmt, help=help, **BOUND)
 
 
+def current(key, options):
+    """The value a bound widget is about to show: its state, else the link's value (the widget is seeded
+    from the URL only when it is created, after a title that names the value has been drawn)."""
+    if key in st.session_state:
+        return st.session_state[key]
+    raw = st.query_params.get(key)
+    return next((o for o in options if O.fmt(o) == raw), S.default(key))
+
+
 def surface_label(name):
     """What the list (and so the URL) shows for a surface."""
     return "Custom formula" if name == "custom" else surfaces.get(name).label
@@ -107,7 +116,7 @@ def optimizer_controls(extra_values):
     for i, inst in enumerate(st.session_state["opt"]):
         name = O.base_name(inst)
         var = optimizers.variant(name)
-        lr = st.session_state.get(f"{inst}.lr", S.default(f"{inst}.lr"))
+        lr = current(f"{inst}.lr", O.grid_with("lr", extra_values.get("lr", ())))
         shown = S.clean_name(st.session_state.get(f"{inst}.name", "")) or label(inst)
         with st.expander(f"{shown} — α = {O.fmt(lr)}", expanded=i == 0):
             st.markdown(f"<span style='color:{PALETTE[i % len(PALETTE)]};font-size:1.4em'>●</span> "
@@ -149,6 +158,9 @@ def run_controls():
     with c1:
         _slider("gradient noise σ", "noise", O.GRIDS["noise"])
     c2.number_input("seed", 0.0, float(2**31 - 1), 0.0, step=1.0, format="%.0f", key="seed", **BOUND)
+    if st.session_state.get("noise", 0.0) > 0 or min(st.session_state.get("keep_x", 1.0),
+                                                      st.session_state.get("keep_y", 1.0)) < 1:
+        _slider("seeds drawn as a spread band (Curves)", "bands", O.GRIDS["bands"])
     with st.expander("Sparse gradients"):
         st.caption("Probability that each coordinate's gradient is seen at a step (seeded by the seed).")
         _slider("keep x", "keep_x", O.GRIDS["keep"])

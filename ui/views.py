@@ -65,9 +65,9 @@ def surface3d_view(surface, grid, runs, style):
     st.plotly_chart(fig, key="3d", **CHART)
 
 
-def curves_view(surface, grid, runs, style):
+def curves_view(surface, grid, runs, style, bands=None):
     c1, c2 = st.columns(2)
-    c1.plotly_chart(curves.loss_figure(runs, surface, style), key="loss", **CHART)
+    c1.plotly_chart(curves.loss_figure(runs, surface, style, bands=bands), key="loss", **CHART)
     c2.plotly_chart(curves.distance_figure(runs, surface, style), key="dist", **CHART)
     c1.plotly_chart(curves.step_figure(runs, style), key="step", **CHART)
     c2.plotly_chart(curves.lr_eff_figure(runs, style), key="lr_eff", **CHART)
@@ -122,9 +122,13 @@ RENDER = {"Contour": contour_view, "Animation": animation_view, "3-D": surface3d
 assert tuple(RENDER) == O.VIEWS
 
 
-def render(surface, grid, runs, style):
+def render(surface, grid, runs, style, bands=None):
+    """Draw the open tab only. ``bands`` (a callable) gives the seed-spread bands, computed on demand."""
     tabs = st.tabs(list(O.VIEWS), key="view", bind="query-params", on_change="rerun")
     for name, tab in zip(O.VIEWS, tabs):
         if tab.open:
             with tab:
-                RENDER[name](surface, grid, runs, style)
+                if name == "Curves":
+                    curves_view(surface, grid, runs, style, bands=bands() if bands else None)
+                else:
+                    RENDER[name](surface, grid, runs, style)
