@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, sqrt, with_rules, zeros
 
 VARIANTS = {
     "adadelta": Variant("Adadelta", dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0), r"""\begin{aligned}
@@ -24,15 +24,15 @@ class State(NamedTuple):
 
 
 def init(xy, h):
-    z = np.zeros_like(xy)
-    return State(z, z)
+    return State(zeros(xy), zeros(xy))
 
 
 def update(g, state, s, h):
-    g = g + h.weight_decay * s.xy                                   # L2 penalty
-    v = h.rho * state.v + (1 - h.rho) * g * g                       # v_t = ρ v + (1-ρ) g²
-    rate = np.sqrt(state.u + h.eps) / np.sqrt(v + h.eps)            # √(u + ε) / √(v_t + ε)
+    g = add_decay(g, s.xy, h.weight_decay)                          # g_t = ∇f + λθ (L2 penalty)
+    v, u = state                                                    # updated in place
+    v *= h.rho; v += (1 - h.rho) * g * g                            # v_t = ρ v + (1-ρ) g²
+    rate = sqrt(u + h.eps) / sqrt(v + h.eps)                        # √(u + ε) / √(v_t + ε)
     step = rate * g                                                 # Δ_t
-    u = h.rho * state.u + (1 - h.rho) * step * step                 # u_t = ρ u + (1-ρ) Δ²
+    u *= h.rho; u += (1 - h.rho) * step * step                      # u_t = ρ u + (1-ρ) Δ²
     delta = -s.lr * step                                            # θ_t = θ - α Δ_t
-    return delta, State(v, u), dict(v=v, u=u, lr_eff=s.lr * rate)
+    return delta, State(v, u), dict(v=v, u=u, lr_eff=s.lr * rate) if s.internals else {}

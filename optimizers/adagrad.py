@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, sqrt, with_rules, zeros
 
 VARIANTS = {
     "adagrad": Variant("AdaGrad", dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0,
@@ -23,13 +23,14 @@ class State(NamedTuple):
 
 
 def init(xy, h):
-    return State(np.zeros_like(xy) + h.initial_accumulator_value)
+    return State(zeros(xy) + h.initial_accumulator_value)
 
 
 def update(g, state, s, h):
-    g = g + h.weight_decay * s.xy                      # L2 penalty
+    g = add_decay(g, s.xy, h.weight_decay)             # g_t = ∇f + λθ (L2 penalty)
     clr = s.lr / (1 + (s.t - 1) * h.lr_decay)          # α_t = α / (1 + (t-1) η)
-    G = state.G + g * g                                # G_t = G + g²
-    denom = np.sqrt(G) + h.eps                         # √G_t + ε
+    G = state.G                                        # updated in place
+    G += g * g                                         # G_t = G + g²
+    denom = sqrt(G) + h.eps                            # √G_t + ε
     delta = (-clr * g) / denom                         # θ_t = θ - α_t g / (√G_t + ε)
-    return delta, State(G), dict(v=G, lr_eff=clr / denom)
+    return delta, State(G), dict(v=G, lr_eff=clr / denom) if s.internals else {}

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, maximum, sqrt, with_rules, zeros
 
 MOMENTS = r"""m_t &= \beta_1\, m_{t-1} + (1-\beta_1)\, g_t \\
 v_t &= \beta_2\, v_{t-1} + (1-\beta_2)\, g_t^2 \\"""
@@ -46,31 +46,34 @@ __doc__ = with_rules(__doc__, VARIANTS)
 class State(NamedTuple):
     m: np.ndarray
     v: np.ndarray
-    v_max: np.ndarray
+    v_max: np.ndarray | float              # AMSGrad only
 
 
 def init(xy, h):
-    z = np.zeros_like(xy)
-    return State(z, z, z)
+    return State(zeros(xy), zeros(xy), zeros(xy) if h.amsgrad else 0.0)
 
 
 def update(g, state, s, h):
-    if h.decoupled:
-        decay = -s.lr * h.weight_decay * s.xy                       # AdamW: θ ← θ - α λ θ
-    else:
-        decay = 0.0
-        g = g + h.weight_decay * s.xy                               # Adam: L2 penalty in the gradient
-    m = h.beta1 * state.m + (1 - h.beta1) * g                       # m_t = β1 m + (1-β1) g
-    v = h.beta2 * state.v + (1 - h.beta2) * g * g                   # v_t = β2 v + (1-β2) g²
-    v_max = np.maximum(state.v_max, v) if h.amsgrad else state.v_max  # AMSGrad: running max of v
+    m, v, v_max = state                                             # updated in place
+    if not h.decoupled:
+        g = add_decay(g, s.xy, h.weight_decay)                      # Adam: g_t = ∇f + λθ (L2 penalty)
+    m *= h.beta1; m += (1 - h.beta1) * g                            # m_t = β1 m + (1-β1) g
+    v *= h.beta2; v += (1 - h.beta2) * g * g                        # v_t = β2 v + (1-β2) g²
+    if h.amsgrad:
+        v_max = maximum(v_max, v)                                   # AMSGrad: running max of v
     v_used = v_max if h.amsgrad else v
     bc1 = 1 - h.beta1 ** s.t if h.bias_correction else 1.0          # 1 - β1^t
     bc2 = 1 - h.beta2 ** s.t if h.bias_correction else 1.0          # 1 - β2^t
-    m_hat = m / bc1                                                 # m̂_t
+    # θ_t = θ - α m̂_t / (√v̂_t + ε), in the paper's efficient order (Kingma & Ba, §2):
+    c2 = bc2 ** 0.5                                                 # √(1-β2^t)
+    delta = -(s.lr * c2 / bc1) * m                                  # α_t m_t, α_t = α √(1-β2^t) / (1-β1^t)
+    delta /= sqrt(v_used) + h.eps * c2                              # … / (√v_t + ε √(1-β2^t))
+    if h.decoupled:
+        delta = -s.lr * h.weight_decay * s.xy + delta               # AdamW: … - α λ θ
+    if not s.internals:
+        return delta, State(m, v, v_max), {}
     v_hat = v_used / bc2                                            # v̂_t
-    denom = np.sqrt(v_used) / bc2 ** 0.5 + h.eps                    # √v̂_t + ε (PyTorch's rounding)
-    delta = decay + (-(s.lr / bc1) * m) / denom                     # θ_t = θ - α m̂_t / (√v̂_t + ε)
-    aux = dict(m=m, v=v, m_hat=m_hat, v_hat=v_hat, lr_eff=s.lr / (np.sqrt(v_hat) + h.eps))
+    aux = dict(m=m, v=v, m_hat=m / bc1, v_hat=v_hat, lr_eff=s.lr / (sqrt(v_hat) + h.eps))
     if h.amsgrad:
         aux["v_max"] = v_max
     return delta, State(m, v, v_max), aux

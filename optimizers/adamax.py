@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, maximum, with_rules, zeros
 
 VARIANTS = {
     "adamax": Variant("Adamax", dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
@@ -25,14 +25,14 @@ class State(NamedTuple):
 
 
 def init(xy, h):
-    z = np.zeros_like(xy)
-    return State(z, z)
+    return State(zeros(xy), zeros(xy))
 
 
 def update(g, state, s, h):
-    g = g + h.weight_decay * s.xy                                   # L2 penalty
-    m = h.beta1 * state.m + (1 - h.beta1) * g                       # m_t = β1 m + (1-β1) g
-    u = np.maximum(h.beta2 * state.u, np.abs(g) + h.eps)            # u_t = max(β2 u, |g| + ε)
+    g = add_decay(g, s.xy, h.weight_decay)                          # g_t = ∇f + λθ (L2 penalty)
+    m, u = state                                                    # m is updated in place
+    m *= h.beta1; m += (1 - h.beta1) * g                            # m_t = β1 m + (1-β1) g
+    u = maximum(h.beta2 * u, abs(g) + h.eps)                        # u_t = max(β2 u, |g| + ε)
     bc1 = 1 - h.beta1 ** s.t if h.bias_correction else 1.0          # 1 - β1^t
     delta = (-(s.lr / bc1) * m) / u                                 # θ_t = θ - α m̂_t / u_t
-    return delta, State(m, u), dict(m=m, u=u, m_hat=m / bc1, lr_eff=s.lr / u)
+    return delta, State(m, u), dict(m=m, u=u, m_hat=m / bc1, lr_eff=s.lr / u) if s.internals else {}

@@ -1,15 +1,28 @@
 """The optimizer contract.
 
-An optimizer rule is a pair of pure functions over batches of K points, shape (K, 2):
+An optimizer rule is a pair of functions over batches of K points, shape (K, 2):
 
-    init(xy, h) -> state                       # a NamedTuple of arrays, e.g. State(m, v)
+    init(xy, h) -> state                       # a NamedTuple, e.g. State(m, v)
     update(g, state, s, h) -> (delta, state, aux)
 
 ``g`` is the gradient at ``s.xy`` (K, 2); ``s`` is the :class:`Step` (t counts from 1, ``lr`` is α at this
-step after any schedule, ``xy`` the current points, ``hessian`` the surface's exact Hessian); ``h`` holds
-the hyperparameters, each a Python scalar or an array of shape (K, 1) (one value per run); ``delta`` is
-added to ``xy`` by the run loop; ``aux`` names what the page may plot (``m``, ``v``, ``m_hat``, ``v_hat``,
-``v_max``, ``lr_eff`` …), as in the papers.
+step after any schedule, ``xy`` the current points, ``hessian`` the surface's exact Hessian, ``internals``
+whether the caller wants ``aux``); ``h`` holds the hyperparameters, each a Python scalar or an array of
+shape (K, 1) (one value per run); ``delta`` is added to ``xy`` by the run loop; ``aux`` names what the page
+may plot (``m``, ``v``, ``m_hat``, ``v_hat``, ``v_max``, ``lr_eff`` …), as in the papers, and may be empty
+when ``s.internals`` is False (so nothing is computed only to be thrown away).
+
+State is updated in place. ``update`` may overwrite the arrays of the state it is given (``m *= β₁``)
+and returns the state to use next; it never writes into ``g`` or ``s.xy`` and keeps no reference to ``g``
+(the run loop reuses that buffer). Each state field is an array with the run on its first axis, or a
+float shared by all runs. :meth:`Optimizer.update`, the entry point for notebooks, copies the state
+first, so there ``update`` is a pure function and old states stay valid.
+
+The same rule code also runs on plain Python floats, one coordinate of one run at a time (the run loop's
+fast path for a handful of runs): ``xy``, ``g`` and every state field are then floats. Augmented
+assignments (``m *= β₁``) update arrays in place and rebind floats; :func:`sqrt`, :func:`maximum`,
+:func:`sign`, :func:`where`, :func:`zeros`, :func:`copy` and :func:`f32` below choose NumPy or
+``math``. A rule that couples the two coordinates (Newton) sets ``ELEMENTWISE = False``.
 
 A module holds one family: its rules as LaTeX (the text the page shows, also appended to the module's
 docstring), a ``VARIANTS`` table (name → label, PyTorch's default hyperparameters, fixed flags) and
@@ -30,6 +43,75 @@ class Step(NamedTuple):
     lr: Any
     xy: np.ndarray
     hessian: Callable | None = None
+    internals: bool = True
+
+
+# ---- arithmetic for arrays and for plain floats -------------------------------------------------------
+# Each helper is NumPy's function on arrays and the same number on a Python float (the float test is a
+# class check, the cheapest there is: these run once per coordinate per step on the fast path).
+
+def sqrt(a):
+    """√a (NaN for a < 0, as NumPy)."""
+    if a.__class__ is float:
+        return math.sqrt(a) if a >= 0.0 else math.nan
+    return np.sqrt(a)
+
+
+def maximum(a, b):
+    """Elementwise max; NaN if either is NaN (np.maximum)."""
+    if a.__class__ is float and b.__class__ is float:
+        return a if a > b or a != a else b
+    return np.maximum(a, b)
+
+
+def sign(a):
+    """−1, 0 or 1 (NaN stays NaN), as np.sign."""
+    if a.__class__ is float:
+        return 1.0 if a > 0.0 else -1.0 if a < 0.0 else a if a != a else 0.0
+    return np.sign(a)
+
+
+def where(cond, a, b):
+    """``a`` where ``cond`` else ``b``; a plain bool picks one without copying."""
+    if cond.__class__ is bool:
+        return a if cond else b
+    return np.where(cond, a, b)
+
+
+def zeros(xy):
+    """A fresh zero state shaped like ``xy`` (each call its own array: state is updated in place)."""
+    return 0.0 if xy.__class__ is float else np.zeros_like(xy)
+
+
+def copy(a):
+    """A copy of an array in the same memory layout (floats are values already)."""
+    return a if a.__class__ is float else a.copy(order="K")
+
+
+def f32(a):
+    """``a`` rounded to float32 precision, kept as float64 (PyTorch's float32 scalars)."""
+    if a.__class__ is float:
+        return float(np.float32(a))
+    return np.asarray(a, dtype=np.float32).astype(np.float64)
+
+
+def per_run(xy, value, *depends):
+    """``value`` once per run, shape (K, 1), when one of ``depends`` differs per run; else a float."""
+    if xy.__class__ is not float and any(isinstance(d, np.ndarray) for d in depends):
+        return np.full((len(xy), 1), float(value))
+    return float(value)
+
+
+def is_zero(h) -> bool:
+    """True for a hyperparameter that is the number 0 (not a per-run array)."""
+    return h.__class__ is float and h == 0.0
+
+
+def add_decay(u, xy, weight_decay):
+    """u + λθ (``u`` itself when λ = 0): the L2 penalty's gradient added to a gradient or an update."""
+    if weight_decay.__class__ is float and weight_decay == 0.0:
+        return u
+    return u + weight_decay * xy
 
 
 @dataclass(frozen=True)
@@ -148,7 +230,11 @@ class Optimizer:
         return self.rule.init(xy, self.bind(len(xy)))
 
     def update(self, g, state, s: Step):
-        return self.rule.update(np.asarray(g, dtype=float), state, s, self.bind(len(s.xy)))
+        """One step, as a pure function: ``state`` is copied before the rule updates it in place, so the
+        state passed in (and every ``aux`` returned earlier) is left as it was."""
+        fresh = type(state)(*(np.array(v, dtype=v.dtype) if isinstance(v, np.ndarray) else v for v in state))
+        with np.errstate(all="ignore"):
+            return self.rule.update(np.array(g, dtype=float), fresh, s, self.bind(len(s.xy)))
 
 
 def with_rules(doc: str, variants: Mapping[str, Variant]) -> str:

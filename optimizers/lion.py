@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, sign, with_rules, zeros
 
 VARIANTS = {
     "lion": Variant("Lion", dict(lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0), r"""\begin{aligned}
@@ -22,11 +22,12 @@ class State(NamedTuple):
 
 
 def init(xy, h):
-    return State(np.zeros_like(xy))
+    return State(zeros(xy))
 
 
 def update(g, state, s, h):
-    c = h.beta1 * state.m + (1 - h.beta1) * g                       # c_t = β1 m + (1-β1) g
-    delta = -s.lr * (np.sign(c) + h.weight_decay * s.xy)            # θ_t = θ - α (sign c_t + λ θ)
-    m = h.beta2 * state.m + (1 - h.beta2) * g                       # m_t = β2 m + (1-β2) g
-    return delta, State(m), dict(m=m, c=c, lr_eff=np.broadcast_to(s.lr, g.shape))
+    m = state.m                                                     # updated in place
+    c = h.beta1 * m + (1 - h.beta1) * g                             # c_t = β1 m + (1-β1) g
+    delta = -s.lr * add_decay(sign(c), s.xy, h.weight_decay)        # θ_t = θ - α (sign c_t + λ θ)
+    m *= h.beta2; m += (1 - h.beta2) * g                            # m_t = β2 m + (1-β2) g
+    return delta, State(m), dict(m=m, c=c, lr_eff=s.lr) if s.internals else {}

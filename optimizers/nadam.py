@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, f32, per_run, sqrt, with_rules, zeros
 
 VARIANTS = {
     "nadam": Variant("NAdam", dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
@@ -24,28 +24,33 @@ __doc__ = with_rules(__doc__, VARIANTS)
 class State(NamedTuple):
     m: np.ndarray
     v: np.ndarray
-    mu_product: np.ndarray
+    mu_product: float | np.ndarray          # one per run (K, 1) only when μ differs between runs
 
 
 def init(xy, h):
-    z = np.zeros_like(xy)
-    return State(z, z, np.ones((len(xy), 1), dtype=np.float32))
+    return State(zeros(xy), zeros(xy), per_run(xy, 1.0, h.beta1, h.momentum_decay))
 
 
 def update(g, state, s, h):
-    g = g + h.weight_decay * s.xy                                   # L2 penalty
+    g = add_decay(g, s.xy, h.weight_decay)                          # g_t = ∇f + λθ (L2 penalty)
+    m, v, _ = state                                                 # m, v are updated in place
     mu = h.beta1 * (1.0 - 0.5 * (0.96 ** (s.t * h.momentum_decay)))        # μ_t
     mu_next = h.beta1 * (1.0 - 0.5 * (0.96 ** ((s.t + 1) * h.momentum_decay)))  # μ_{t+1}
     # Π_{i≤t} μ_i. PyTorch keeps this product in a float32 scalar (its default scalar dtype); rounding it
     # the same way keeps our trajectories equal to torch.optim.NAdam's to the last digits.
-    mu_product = state.mu_product * np.asarray(mu, dtype=np.float32)
-    prod = mu_product.astype(float)
-    m = h.beta1 * state.m + (1 - h.beta1) * g                       # m_t = β1 m + (1-β1) g
-    v = h.beta2 * state.v + (1 - h.beta2) * g * g                   # v_t = β2 v + (1-β2) g²
-    v_hat = v / (1 - h.beta2 ** s.t)                                # v̂_t = v_t / (1-β2^t)
-    denom = np.sqrt(v_hat) + h.eps                                  # √v̂_t + ε
-    c_g = -s.lr * (1.0 - mu) / (1.0 - prod)                         # weight of the fresh gradient
-    c_m = (-s.lr * mu_next) / (1.0 - prod * mu_next)                # weight of the momentum
-    delta = (c_g * g) / denom + (c_m * m) / denom                   # θ_t = θ - α m̂_t / (√v̂_t + ε)
+    prod = f32(state.mu_product * f32(mu))
+    m *= h.beta1; m += (1 - h.beta1) * g                            # m_t = β1 m + (1-β1) g
+    v *= h.beta2; v += (1 - h.beta2) * g * g                        # v_t = β2 v + (1-β2) g²
+    bc2 = 1 - h.beta2 ** s.t                                        # 1 - β2^t, v̂_t = v_t / (1-β2^t)
+    # θ_t = θ - α m̂_t / (√v̂_t + ε), written with √v̂_t + ε = (√v_t + ε √(1-β2^t)) / √(1-β2^t):
+    c2 = bc2 ** 0.5                                                 # √(1-β2^t)
+    c_g = -s.lr * c2 * (1.0 - mu) / (1.0 - prod)                    # weight of the fresh gradient
+    c_m = -s.lr * c2 * mu_next / (1.0 - prod * mu_next)             # weight of the momentum
+    delta = c_g * g + c_m * m                                       # -α √(1-β2^t) m̂_t …
+    delta /= sqrt(v) + h.eps * c2                                   # … / (√v_t + ε √(1-β2^t))
+    if not s.internals:
+        return delta, State(m, v, prod), {}
+    v_hat = v / bc2                                                 # v̂_t
     m_hat = (1.0 - mu) / (1.0 - prod) * g + mu_next / (1.0 - prod * mu_next) * m  # m̂_t
-    return delta, State(m, v, mu_product), dict(m=m, v=v, m_hat=m_hat, v_hat=v_hat, lr_eff=s.lr / denom)
+    aux = dict(m=m, v=v, m_hat=m_hat, v_hat=v_hat, lr_eff=s.lr / (sqrt(v_hat) + h.eps))
+    return delta, State(m, v, prod), aux

@@ -17,6 +17,7 @@ g_t &= \nabla f(\theta_{t-1}), \quad H_t = \nabla^2 f(\theta_{t-1}) \ \ (\text{s
 \end{aligned}""", "Newton–Raphson; Levenberg (1944) damping; Dauphin et al. (2014)"),
 }
 __doc__ = with_rules(__doc__, VARIANTS)
+ELEMENTWISE = False          # the step mixes the coordinates: it runs on (K, 2) arrays only
 
 
 class State(NamedTuple):

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, sqrt, where, with_rules, zeros
 
 VARIANTS = {
     "radam": Variant("RAdam", dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0),
@@ -28,26 +28,27 @@ class State(NamedTuple):
 
 
 def init(xy, h):
-    z = np.zeros_like(xy)
-    return State(z, z)
+    return State(zeros(xy), zeros(xy))
 
 
 def update(g, state, s, h):
-    g = g + h.weight_decay * s.xy                                   # L2 penalty
-    m = h.beta1 * state.m + (1 - h.beta1) * g                       # m_t = β1 m + (1-β1) g
-    v = h.beta2 * state.v + (1 - h.beta2) * g * g                   # v_t = β2 v + (1-β2) g²
+    g = add_decay(g, s.xy, h.weight_decay)                          # g_t = ∇f + λθ (L2 penalty)
+    m, v = state                                                    # updated in place
+    m *= h.beta1; m += (1 - h.beta1) * g                            # m_t = β1 m + (1-β1) g
+    v *= h.beta2; v += (1 - h.beta2) * g * g                        # v_t = β2 v + (1-β2) g²
     bc1 = 1 - h.beta1 ** s.t                                        # 1 - β1^t
     bc2 = 1 - h.beta2 ** s.t                                        # 1 - β2^t
     m_hat = m / bc1                                                 # m̂_t
     rho_inf = 2 / (1 - h.beta2) - 1                                 # ρ_∞
     rho_t = rho_inf - 2 * s.t * (h.beta2 ** s.t) / bc2              # ρ_t
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
-                       / ((rho_inf - 4) * (rho_inf - 2) * rho_t))   # r_t (used only where ρ_t > 5)
-    adaptive = (bc2 ** 0.5) / (np.sqrt(v) + h.eps)                  # ℓ_t
-    use = rho_t > 5.0
-    rect_or_1 = np.where(use, rect, 1.0)
-    ell = np.where(use, adaptive, 1.0)
-    delta = -(m_hat * s.lr * ell * rect_or_1)                       # θ_t = θ - α m̂_t r_t ℓ_t
+    use = rho_t > 5.0                                               # rectified only where ρ_t > 5
+    if use is False:                                                # (a plain bool when all runs agree)
+        delta = -(m_hat * s.lr)                                     # θ_t = θ - α m̂_t
+        aux = dict(m=m, v=v, m_hat=m_hat, v_hat=v / bc2, lr_eff=s.lr) if s.internals else {}
+        return delta, State(m, v), aux
+    rect = where(use, sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                           / ((rho_inf - 4) * (rho_inf - 2) * rho_t)), 1.0)   # r_t
+    ell = where(use, (bc2 ** 0.5) / (sqrt(v) + h.eps), 1.0)         # ℓ_t
+    delta = -(m_hat * s.lr * ell * rect)                            # θ_t = θ - α m̂_t r_t ℓ_t
     return delta, State(m, v), dict(m=m, v=v, m_hat=m_hat, v_hat=v / bc2,
-                                    lr_eff=np.broadcast_to(s.lr * ell * rect_or_1, g.shape))
+                                    lr_eff=s.lr * ell * rect) if s.internals else {}

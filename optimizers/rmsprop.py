@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, is_zero, sqrt, with_rules, zeros
 
 VARIANTS = {
     "rmsprop": Variant("RMSprop", dict(lr=1e-2, beta2=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
@@ -29,23 +29,23 @@ class State(NamedTuple):
 
 
 def init(xy, h):
-    z = np.zeros_like(xy)
-    return State(z, z, z)
+    return State(zeros(xy), zeros(xy), zeros(xy))
 
 
 def update(g, state, s, h):
-    g = g + h.weight_decay * s.xy                                   # L2 penalty
-    v = h.beta2 * state.v + (1 - h.beta2) * g * g                   # v_t = β2 v + (1-β2) g²
+    g = add_decay(g, s.xy, h.weight_decay)                          # g_t = ∇f + λθ (L2 penalty)
+    v, g_bar, b = state                                             # updated in place
+    v *= h.beta2; v += (1 - h.beta2) * g * g                        # v_t = β2 v + (1-β2) g²
     bc2 = 1 - h.beta2 ** s.t if h.bias_correction else 1.0
-    v_hat = v / bc2                                                 # v̂_t = v_t / (1-β2^t)
-    g_bar = h.beta2 * state.g_bar + (1 - h.beta2) * g if h.centered else state.g_bar
+    v_hat = v / bc2 if h.bias_correction else v                     # v̂_t = v_t / (1-β2^t)
     if h.centered:
-        v_hat = v_hat - (g_bar / bc2) ** 2                          # centred: subtract the mean²
-    denom = np.sqrt(v_hat) + h.eps                                  # √v̂_t + ε
-    if isinstance(h.momentum, float) and h.momentum == 0.0:
-        b = state.b
+        g_bar *= h.beta2; g_bar += (1 - h.beta2) * g                # ḡ_t = β2 ḡ + (1-β2) g
+        mean = g_bar / bc2
+        v_hat = v_hat - mean * mean                                 # centred: subtract the mean²
+    denom = sqrt(v_hat) + h.eps                                     # √v̂_t + ε
+    if is_zero(h.momentum):
         delta = (-s.lr * g) / denom                                 # θ_t = θ - α g / (√v̂ + ε)
     else:
-        b = h.momentum * state.b + g / denom                        # b_t = μ b + g / (√v̂ + ε)
+        b *= h.momentum; b += g / denom                             # b_t = μ b + g / (√v̂ + ε)
         delta = -s.lr * b                                           # θ_t = θ - α b_t
-    return delta, State(v, g_bar, b), dict(v=v, v_hat=v_hat, lr_eff=s.lr / denom)
+    return delta, State(v, g_bar, b), dict(v=v, v_hat=v_hat, lr_eff=s.lr / denom) if s.internals else {}

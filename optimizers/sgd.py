@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Variant, with_rules
+from .base import Variant, add_decay, copy, is_zero, with_rules, zeros
 
 DECAY = r"g_t &= \nabla f(\theta_{t-1}) + \lambda\,\theta_{t-1} \\"
 PAPER_M = "Polyak (1964); PyTorch's SGD(momentum)"
@@ -38,17 +38,17 @@ class State(NamedTuple):
 
 
 def init(xy, h):
-    return State(np.zeros_like(xy))
+    return State(zeros(xy))
 
 
 def update(g, state, s, h):
-    g = g + h.weight_decay * s.xy                                  # L2 penalty
-    lr_eff = np.broadcast_to(s.lr, g.shape)
-    if isinstance(h.momentum, float) and h.momentum == 0.0:
-        return -s.lr * g, state, dict(lr_eff=lr_eff)               # θ_t = θ - α g
+    g = add_decay(g, s.xy, h.weight_decay)                         # g_t = ∇f + λθ (L2 penalty)
+    if is_zero(h.momentum):
+        return -s.lr * g, state, dict(lr_eff=s.lr) if s.internals else {}   # θ_t = θ - α g
+    b = state.b                                                    # updated in place
     if s.t == 1:
-        b = g                                                      # b_1 = g_1
+        b = copy(g)                                                # b_1 = g_1
     else:
-        b = h.momentum * state.b + (1 - h.dampening) * g           # b_t = μ b + (1-τ) g
+        b *= h.momentum; b += (1 - h.dampening) * g                # b_t = μ b + (1-τ) g
     d = g + h.momentum * b if h.nesterov else b                    # Nesterov looks ahead along b
-    return -s.lr * d, State(b), dict(m=b, lr_eff=lr_eff)           # θ_t = θ - α d
+    return -s.lr * d, State(b), dict(m=b, lr_eff=s.lr) if s.internals else {}   # θ_t = θ - α d
