@@ -179,48 +179,37 @@ class _Abs(sp.Function):
         return f"abs({printer._print(self.args[0])})"
 
 
-class _Min(sp.Function):
-    """min(a, b) with derivative H(b - a) in a and H(a - b) in b."""
+class _Extremum(sp.Function):
+    """min(a, b) (sign −1) or max(a, b) (sign +1): the derivative in a is H(sign·(a − b)), in b
+    H(sign·(b − a)), so the argument that wins carries the gradient."""
 
     nargs = 2
+    sign = 0
+    word = ""
 
     def fdiff(self, argindex=1):
         a, b = self.args
-        return _Step(b - a) if argindex == 1 else _Step(a - b)
+        return _Step(self.sign * (a - b)) if argindex == 1 else _Step(self.sign * (b - a))
 
     def _numpycode(self, printer):
         a, b = (printer._print(arg) for arg in self.args)
-        return f"{printer._module_format('numpy.minimum')}({a}, {b})"
+        return f"{printer._module_format(f'numpy.{self.word}imum')}({a}, {b})"
 
     def _latex(self, printer, exp=None):
         a, b = (printer._print(arg) for arg in self.args)
-        tex = rf"\min\left({a}, {b}\right)"
+        tex = rf"\{self.word}\left({a}, {b}\right)"
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
     def _sympystr(self, printer):
-        return "min({}, {})".format(*(printer._print(arg) for arg in self.args))
+        return "{}({}, {})".format(self.word, *(printer._print(arg) for arg in self.args))
 
 
-class _Max(sp.Function):
-    """max(a, b) with derivative H(a - b) in a and H(b - a) in b."""
+class _Min(_Extremum):
+    sign, word = -1, "min"
 
-    nargs = 2
 
-    def fdiff(self, argindex=1):
-        a, b = self.args
-        return _Step(a - b) if argindex == 1 else _Step(b - a)
-
-    def _numpycode(self, printer):
-        a, b = (printer._print(arg) for arg in self.args)
-        return f"{printer._module_format('numpy.maximum')}({a}, {b})"
-
-    def _latex(self, printer, exp=None):
-        a, b = (printer._print(arg) for arg in self.args)
-        tex = rf"\max\left({a}, {b}\right)"
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
-
-    def _sympystr(self, printer):
-        return "max({}, {})".format(*(printer._print(arg) for arg in self.args))
+class _Max(_Extremum):
+    sign, word = 1, "max"
 
 
 def _pairwise(cls, args):
