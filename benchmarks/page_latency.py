@@ -3,7 +3,7 @@
     python benchmarks/page_latency.py [--presses 15]
 
 Both pages are served on 127.0.0.1 and measured in the same run. For each key press on a slider
-(ArrowRight moves it one step) the time is taken from the key press to the first animation frame
+(ArrowRight/ArrowLeft, alternating, move it one step) the time is taken from the key press to the first animation frame
 after the chart's data changed (Plotly draws synchronously, so the new chart is on screen then).
 Also printed: cold start (process start → first chart drawn) and the first render's websocket payload.
 """
@@ -23,7 +23,7 @@ from browser import browser, serve, wait_for_app  # noqa: E402
 
 SIG = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
   if (!gd || !gd.data) return null;
-  const xs = gd.data.filter(t => t.type !== 'contour' && t.x).map(t => t.x._inputArray || t.x)
+  const xs = gd.data.filter(t => t.type !== 'contour' && t.x && t.name && t.name !== 'click').map(t => t.x._inputArray || t.x)
                    .filter(a => a.length > 2);
   return xs.length ? JSON.stringify(Array.from(xs[0]).slice(-3)) : null; }"""
 # Arm a watcher: the clock starts at the key press (keydown, capture phase) and stops at the first
@@ -37,7 +37,7 @@ ARM = """(old) => { window.__lat = null; window.__t0 = null;
   requestAnimationFrame(tick); }"""
 
 
-def measure(b, url, slider_index, presses, size=(1440, 900)):
+def measure(b, url, slider_label, presses, size=(1440, 900)):
     ctx = b.new_context(viewport={"width": size[0], "height": size[1]})
     page = ctx.new_page()
     received = []
@@ -47,13 +47,14 @@ def measure(b, url, slider_index, presses, size=(1440, 900)):
     wait_for_app(page)
     first = time.perf_counter() - t0
     payload = sum(received)
-    slider = page.get_by_role("slider").nth(slider_index)
+    sliders = page.locator('[data-testid="stSlider"]')
+    slider = (sliders.filter(has_text=slider_label) if slider_label else sliders).first.get_by_role("slider")
     times = []
-    for _ in range(presses):
+    for i in range(presses):   # alternate right/left: every press changes the path, none runs off to inf
         slider.focus()
         old = page.evaluate(SIG)
         page.evaluate(ARM, old)
-        slider.press("ArrowRight")
+        slider.press("ArrowRight" if i % 2 == 0 else "ArrowLeft")
         page.wait_for_function("() => window.__lat !== null", timeout=30_000)
         times.append(page.evaluate("() => window.__lat"))
         page.wait_for_timeout(400)
@@ -68,7 +69,9 @@ def main():
     print(f"$ python benchmarks/page_latency.py --presses {args.presses}")
     with browser() as b:
         rows = {}
-        for name, script, idx in (("bare page", "benchmarks/bare_app.py", 0), ("this page", "app.py", 0)):
+        # the bare page's one slider, and the first optimizer's α on this page (default scene)
+        for name, script, idx in (("bare page", "benchmarks/bare_app.py", None),
+                                  ("this page", "app.py", "α (learning rate)")):
             t0 = time.perf_counter()
             with serve(script) as url:
                 up = time.perf_counter() - t0

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from .data import check_grid, check_runs, check_style, check_surface, f32
+from .data import TRUSTED, check_grid, check_runs, check_style, check_surface, f32
 from .levels import Levels, levels_for
 from .overlay import click_grid_trace, critical_traces, domain_axes, layered, run_traces
 from .style import CONTOUR_SCALE, Style
@@ -36,7 +36,7 @@ def contour_trace(surface, grid, style: Style | None = None, *, levels: Levels |
     else:
         trace.update(colorscale=[list(s) for s in CONTOUR_SCALE], zmin=lv.lo, zmax=lv.hi,
                      showscale=showscale, colorbar=lv.colorbar(style))
-    return go.Contour(**trace)
+    return go.Contour(**trace, **TRUSTED)
 
 
 def contour_figure(surface, grid, runs=(), style: Style | None = None, *, click_grid: bool = True,
@@ -50,7 +50,7 @@ def contour_figure(surface, grid, runs=(), style: Style | None = None, *, click_
     runs = check_runs(runs)
     style = check_style(style)
     grid = check_grid(grid)
-    fig = go.Figure(contour_trace(surface, grid, style))
+    fig = go.Figure(contour_trace(surface, grid, style), **TRUSTED)
     if click_grid:
         fig.add_trace(click_grid_trace(surface))
     fig.add_traces(layered([t for run in runs for t in run_traces(run, surface, style, show_legend=show_legend)]))

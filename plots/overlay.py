@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .data import RunView, f32
+from .data import TRUSTED, RunView, f32
 from .levels import fmt
 
 MAX_PATH_POINTS = 4000      # per start; longer paths are thinned evenly (first and last point kept)
@@ -74,13 +74,13 @@ def run_traces(run: RunView, surface, style, *, show_legend: bool = True, faint:
     opacity = 0.55 if faint else 1.0
     common = dict(legendgroup=group, mode="lines", x=x, y=y, connectgaps=False)
     traces = [
-        go.Scatter(**common, line=dict(color=style.halo_color, width=width + style.halo_width),
+        go.Scatter(**TRUSTED, **common, line=dict(color=style.halo_color, width=width + style.halo_width),
                    opacity=opacity * 0.8, hoverinfo="skip", showlegend=False,
                    meta=dict(role="halo", run=run.key)),
-        go.Scatter(**common, line=dict(color=style.casing_color, width=width + style.casing_width),
+        go.Scatter(**TRUSTED, **common, line=dict(color=style.casing_color, width=width + style.casing_width),
                    opacity=opacity * 0.8, hoverinfo="skip", showlegend=False,
                    meta=dict(role="casing", run=run.key)),
-        go.Scatter(**common, line=dict(color=run.color, width=width), opacity=opacity, name=name,
+        go.Scatter(**TRUSTED, **common, line=dict(color=run.color, width=width), opacity=opacity, name=name,
                    showlegend=show_legend,
                    hovertemplate=f"{run.label}<br>(%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
                    meta=dict(role="path", run=run.key)),
@@ -89,7 +89,7 @@ def run_traces(run: RunView, surface, style, *, show_legend: bool = True, faint:
     pts = np.concatenate([run.path[:, 0], run.path[ends, -1]])
     symbols = ["circle"] * run.k + ["square"] * len(ends)
     hover = ["start"] * run.k + [f"end (step {run.steps})"] * len(ends)
-    traces.append(go.Scatter(
+    traces.append(go.Scatter(**TRUSTED,
         x=f32(pts[:, 0]), y=f32(pts[:, 1]), mode="markers", legendgroup=group, showlegend=False,
         marker=dict(color=run.color, size=style.marker_size, symbol=symbols,
                     line=dict(color=style.marker_line, width=1.5)),
@@ -99,7 +99,7 @@ def run_traces(run: RunView, surface, style, *, show_legend: bool = True, faint:
     if div:
         pts = np.array([exit_point(run.path[i, :max(int(run.diverged_at[i]), 1)], surface.domain)
                         for i in div])
-        traces.append(go.Scatter(
+        traces.append(go.Scatter(**TRUSTED,
             x=f32(pts[:, 0]), y=f32(pts[:, 1]), mode="markers", legendgroup=group, showlegend=False,
             marker=dict(color=run.color, size=style.marker_size * 1.6, symbol="x",
                         line=dict(color=style.marker_line, width=1.5)),
@@ -129,7 +129,7 @@ def critical_traces(surface, style, *, show_legend: bool = False) -> list[go.Sca
             continue
         with np.errstate(all="ignore"):
             vals = np.asarray(surface.f(pts), dtype=float).reshape(-1)
-        out.append(go.Scatter(
+        out.append(go.Scatter(**TRUSTED,
             x=pts[:, 0].tolist(), y=pts[:, 1].tolist(), mode="markers", name=label + "s",
             showlegend=show_legend,
             marker=dict(symbol=symbol, size=style.marker_size * (1.5 if symbol == "star" else 1.1),
@@ -147,7 +147,7 @@ def click_grid_trace(surface, n: int = CLICK_GRID) -> go.Scatter:
     pts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
     with np.errstate(all="ignore"):
         f = np.asarray(surface.f(pts), dtype=float)
-    return go.Scatter(x=f32(pts[:, 0]), y=f32(pts[:, 1]), customdata=f32(f), mode="markers",
+    return go.Scatter(**TRUSTED, x=f32(pts[:, 0]), y=f32(pts[:, 1]), customdata=f32(f), mode="markers",
                       name="click", showlegend=False,
                       marker=dict(size=10, opacity=0, color="#000000"),
                       selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),

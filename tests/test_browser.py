@@ -12,7 +12,7 @@ from browser import ARTIFACTS, browser, require_browser, serve, wait_for_app, wa
 pytestmark = pytest.mark.browser
 
 PATH_SIG = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-  return JSON.stringify(gd.data.filter(t => t.type !== 'contour' && t.x && t.name)
+  return JSON.stringify(gd.data.filter(t => t.type !== 'contour' && t.x && t.name && t.name !== 'click')
       .map(t => Array.from(t.x._inputArray || t.x).slice(-2))); }"""
 
 
