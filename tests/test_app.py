@@ -133,3 +133,15 @@ def test_noise_seeds_are_drawn_as_a_band():
     ok(at)
     names = [t.get("name") for t in figures(at)[0]["data"]]
     assert "SGD: 10–90 % of 20 seeds" in names
+
+
+@pytest.mark.parametrize("key", __import__("lessons").keys())
+def test_every_lesson_opens_with_its_scene_and_a_passing_check(key):
+    import lessons
+    lesson = lessons.get(key)
+    at = app(lesson=key)
+    ok(at)
+    assert any(lesson.title in m.value for m in at.markdown)
+    assert any("the claim holds" in s.value for s in at.success), [w.value for w in at.warning]
+    assert at.selectbox(key="surface").value == lesson.scene["surface"]
+    assert len(at.multiselect(key="opt").value) == len(lesson.scene["runs"])
