@@ -88,7 +88,7 @@ def inspector_view(surface, grid, runs, style):
         st.info("Run at least one step to inspect it.")
         return
     t = c2.slider("Step t", 1, steps, 1, key="insp_t", bind="query-params")
-    left, right = st.columns([1, 1])
+    left, right = st.columns([2, 3])
     left.plotly_chart(inspector.inspector_figure(surface, grid, run, t, style), key="inspector", **CHART)
     with right:
         st.markdown(f"**{run.label}** at step **t = {t}** — the rule with this step's numbers:")
