@@ -218,12 +218,26 @@ def check_step(run: RunView, t, start_index, *, internals: bool = True) -> tuple
     return int(t), int(start_index)
 
 
-def stacked(values: np.ndarray, x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+MAX_RUN_POINTS = 16_000   # points of one run (all its starts together) in one trace; more are thinned
+
+
+def even_index(n: int, max_points: int) -> np.ndarray:
+    """Indices 0..n-1, evenly thinned to at most ``max_points`` (always with the first and last)."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, max(2, max_points))).astype(int))
+
+
+def stacked(values: np.ndarray, x: np.ndarray | None = None,
+            max_points: int = MAX_RUN_POINTS) -> tuple[np.ndarray, np.ndarray]:
     """Rows of a (K, N) array as one polyline with NaN separators (Plotly draws NaN as a gap):
-    returns float32 (x, y) of length K·(N+1) − 1, x being ``x`` (default 0..N−1) repeated."""
+    returns float32 (x, y), x being ``x`` (default 0..N−1) repeated; when K·N > ``max_points`` the
+    columns are thinned evenly (first and last kept), so a chart stays small however many starts."""
     values = np.asarray(values, dtype=float)
     k, n = values.shape
     x = np.arange(n, dtype=float) if x is None else np.asarray(x, dtype=float)
+    cols = even_index(n, max_points // max(k, 1))
+    x, values, n = x[cols], values[:, cols], len(cols)
     xs = np.full((k, n + 1), np.nan)
     ys = np.full((k, n + 1), np.nan)
     xs[:, :n], ys[:, :n] = x, values

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from .data import TRUSTED, RunView, f32
+from .data import MAX_RUN_POINTS, TRUSTED, RunView, f32
 from .levels import fmt
 
 MAX_PATH_POINTS = 4000      # per start; longer paths are thinned evenly (first and last point kept)
@@ -28,6 +28,7 @@ def path_xy(run: RunView, *, upto: int | None = None, start: int | None = None,
 
     Points after a start diverged are dropped (the path is frozen there); ``upto`` keeps steps ≤ upto."""
     starts = range(run.k) if start is None else [start]
+    max_points = min(max_points, max(2, MAX_RUN_POINTS // len(starts)))   # a budget for the whole run
     xs, ys = [], []
     for i in starts:
         d = int(run.diverged_at[i])

@@ -63,6 +63,7 @@ MAX_COORDINATE = 1e6
 MAX_GRADIENT_SIZE = 1000  # estimated nodes of the two first derivatives (see _derivative_size)
 MAX_HESSIAN_SIZE = 5000  # estimated nodes of the four second derivatives
 MIN_SPAN = 1e-6
+MAX_QUOTE = 40  # a message repeats at most this many characters of what was typed
 DEFAULT_DOMAIN = ((-3.0, 3.0), (-3.0, 3.0))
 GRID = 200
 MAX_MINIMA = 8
@@ -324,6 +325,12 @@ def _check_derivatives(expr: sp.Expr) -> None:
         raise too_big
 
 
+def _quote(text) -> str:
+    """A piece of the typed text as a message shows it: at most MAX_QUOTE characters."""
+    text = str(text)
+    return text if len(text) <= MAX_QUOTE else text[:MAX_QUOTE - 1] + "…"
+
+
 # ---- the text: checks before parsing, and positions ----------------------------------------------------
 
 class _Source:
@@ -359,10 +366,10 @@ class _Source:
         """The typed text of a node, for messages."""
         start, end = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
         if start is None or end is None:
-            return self.text
+            return _quote(self.text)
         lo = self._origin[min(max(start, 0), len(self._origin) - 1)]
         hi = self._origin[min(max(end, 0), len(self._origin) - 1)]
-        return self.text[lo:hi] or self.text
+        return _quote(self.text[lo:hi] or self.text)
 
     def at(self, node: ast.AST) -> str:
         """' (position N)' for a node, or '' when the node has no position."""
@@ -491,10 +498,11 @@ def _missing_operator(src, tokens):
             continue  # a call; the tree walk judges it
         where = f"position {src.position(b.index)}"
         if a.kind == "name" and a.text in _FUNCTIONS:
-            return f"a function needs parentheses: write {a.text}({b.text}), not '{a.text} {b.text}' ({where})"
-        left = "(…)" if a.text == ")" else a.text
-        right = "(…)" if b.text == "(" else b.text
-        return (f"an operator is missing between '{a.text}' and '{b.text}' at {where} — "
+            return (f"a function needs parentheses: write {a.text}({_quote(b.text)}), not "
+                    f"'{a.text} {_quote(b.text)}' ({where})")
+        left = "(…)" if a.text == ")" else _quote(a.text)
+        right = "(…)" if b.text == "(" else _quote(b.text)
+        return (f"an operator is missing between '{_quote(a.text)}' and '{_quote(b.text)}' at {where} — "
                 f"write {left}*{right} for a product")
     return None
 
@@ -504,7 +512,7 @@ def _dangling_operator(src, tokens):
         return None
     last = tokens[-1]
     if last.text in _BINARY_OPS or last.text in ("(", ",", "."):
-        return (f"'{src.text}' is incomplete at position {src.position(len(src.text) - 1)}: "
+        return (f"'{_quote(src.text)}' is incomplete at position {src.position(len(src.text) - 1)}: "
                 f"something is missing after '{last.text}'")
     first = tokens[0]
     if first.text in _BINARY_OPS - _UNARY_OPS:
@@ -645,7 +653,7 @@ class _Builder:
             self.fail(f"'{v}' is not allowed — use numbers", node)
         if isinstance(v, int):
             if abs(v) > MAX_LITERAL:
-                self.fail(f"the number {v} is too large (at most 1e15)", node)
+                self.fail(f"the number {_quote(v)} is too large (at most 1e15)", node)
             return _Term(sp.Integer(v), float(v))
         if isinstance(v, float):
             if not math.isfinite(v) or abs(v) > MAX_LITERAL:
@@ -660,17 +668,18 @@ class _Builder:
     def name(self, node: ast.Name) -> _Term:
         name = node.id
         if "__" in name:
-            self.fail(f"names with double underscores (like '{name}') are not allowed", node)
+            self.fail(f"names with double underscores (like '{_quote(name)}') are not allowed", node)
         if name in _NAMES:
             return _Term(*_NAMES[name])
         if name in _FUNCTIONS:
             self.fail(f"'{name}' is a function: write {name}(…) with its argument in parentheses", node)
         hint = ""
         if re.fullmatch(r"[xy]+", name):
-            hint = f" — write {'*'.join(name)} for a product"
+            hint = f" — write {_quote('*'.join(name))} for a product"
         elif re.fullmatch(r"[xy]\d+", name):
-            hint = f" — write {name[0]}*{name[1:]} for a product or {name[0]}^{name[1:]} for a power"
-        self.fail(f"unknown name '{name}'{hint or ' — use x and y (and the constants pi and e)'}", node)
+            digits = _quote(name[1:])
+            hint = f" — write {name[0]}*{digits} for a product or {name[0]}^{digits} for a power"
+        self.fail(f"unknown name '{_quote(name)}'{hint or ' — use x and y (and the constants pi and e)'}", node)
 
     # -- operations
 
@@ -747,15 +756,15 @@ class _Builder:
                       " — write (…)*(…) for a product")
         name = func.id
         if "__" in name:
-            self.fail(f"names with double underscores (like '{name}') are not allowed", func)
+            self.fail(f"names with double underscores (like '{_quote(name)}') are not allowed", func)
         if name in _NAMES:
             self.fail(f"'{name}' is not a function — write {name}*(…) for a product", func)
         if name not in _FUNCTIONS:
-            self.fail(f"unknown function '{name}' — allowed: {_FUNCTION_LIST}", func)
+            self.fail(f"unknown function '{_quote(name)}' — allowed: {_FUNCTION_LIST}", func)
         for kw in node.keywords:
             if kw.arg is None:
                 self.fail("'**' unpacking is not allowed", kw)
-            self.fail(f"keyword arguments (like '{kw.arg}=') are not allowed — write {name}(…) "
+            self.fail(f"keyword arguments (like '{_quote(kw.arg)}=') are not allowed — write {name}(…) "
                       "with plain arguments", kw)
         for arg in node.args:
             if isinstance(arg, ast.Starred):

@@ -139,6 +139,11 @@ def _style():
     return Style(dark=dark, projector=bool(st.session_state.get("projector", False)))
 
 
+# Shown while a typed formula (or its domain) is refused and no earlier one worked: over the default
+# domain, since the typed domain may be what was refused.
+FALLBACK = S.SurfaceSpec("custom", formula="x^2 + y^2", domain=None)
+
+
 def _surface(spec):
     """The scene's surface; a bad formula shows its message in place and the last good one is kept."""
     try:
@@ -147,9 +152,7 @@ def _surface(spec):
             st.session_state["_last_good_formula"] = spec
         return surf, None
     except surfaces.ExpressionError as exc:
-        fallback = st.session_state.get("_last_good_formula")
-        if fallback is None:
-            fallback = S.SurfaceSpec("custom", formula="x^2 + y^2", domain=spec.domain)
+        fallback = st.session_state.get("_last_good_formula") or FALLBACK
         return compute.surface(fallback), str(exc)
 
 
@@ -163,8 +166,7 @@ def visualizer():
         surf, error = _surface(spec)
         if error:
             st.error(error, icon=":material/error:")
-            spec = st.session_state.get("_last_good_formula") or S.SurfaceSpec(
-                "custom", formula="x^2 + y^2", domain=spec.domain)
+            spec = st.session_state.get("_last_good_formula") or FALLBACK
         st.latex(surf.latex if len(surf.latex) < 400 else surf.latex[:400] + r"\ldots")
         if surf.note:
             st.caption(surf.note)
