@@ -126,39 +126,37 @@ _DERIVATIVES = {
 # have the same values and first derivatives, and a second derivative of 0 (true everywhere except on
 # the kink).
 
-class _Step(sp.Function):
-    """Heaviside step H(u) with H(0) = 1/2, treated as flat (derivative 0)."""
+class _Flat(sp.Function):
+    """A piecewise-constant function of one argument, treated as flat (derivative 0: true except at
+    its jump). Subclasses name their NumPy call, its extra arguments, and their LaTeX."""
 
     nargs = 1
+    numpy_name, numpy_extra, tex, word = "", "", "", ""
 
     def fdiff(self, argindex=1):
         return sp.S.Zero
 
     def _numpycode(self, printer):
-        return f"{printer._module_format('numpy.heaviside')}({printer._print(self.args[0])}, 0.5)"
+        return f"{printer._module_format(self.numpy_name)}({printer._print(self.args[0])}{self.numpy_extra})"
 
     def _latex(self, printer, exp=None):
-        tex = rf"\theta\left({printer._print(self.args[0])}\right)"
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
-
-
-class _Sign(sp.Function):
-    """sign(u), treated as flat (derivative 0)."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
-
-    def _numpycode(self, printer):
-        return f"{printer._module_format('numpy.sign')}({printer._print(self.args[0])})"
-
-    def _latex(self, printer, exp=None):
-        tex = rf"\operatorname{{sign}}\left({printer._print(self.args[0])}\right)"
+        tex = rf"{self.tex}\left({printer._print(self.args[0])}\right)"
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
     def _sympystr(self, printer):
-        return f"sign({printer._print(self.args[0])})"
+        return f"{self.word}({printer._print(self.args[0])})"
+
+
+class _Step(_Flat):
+    """Heaviside step H(u) with H(0) = 1/2."""
+
+    numpy_name, numpy_extra, tex, word = "numpy.heaviside", ", 0.5", r"\theta", "step"
+
+
+class _Sign(_Flat):
+    """sign(u)."""
+
+    numpy_name, tex, word = "numpy.sign", r"\operatorname{sign}", "sign"
 
 
 class _Abs(sp.Function):
