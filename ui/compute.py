@@ -41,7 +41,9 @@ class RunData:
     seconds: float
 
 
-@st.cache_data(max_entries=192, show_spinner=False)
+# 64 runs: ~10 scenes of 6 optimizers; the largest a link allows (64 starts × 5,000 steps with
+# internals for one start) is ~8 MB, so the worst case stays near 0.5 GB per process.
+@st.cache_data(max_entries=64, show_spinner=False)
 def run(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule: tuple, starts: tuple,
         steps: int, noise: float, seed: int, keep: tuple) -> RunData:
     import time

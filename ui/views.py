@@ -108,6 +108,10 @@ def internals_view(surface, grid, runs, style):
 
 def summary_view(surface, grid, runs, style):
     rows = summary.summary_rows(runs, surface)
+    # "steps to tol" and "diverged at" mix step numbers with "—"; Arrow needs one type per column
+    for row in rows:
+        for key in ("steps to tol", "diverged at"):
+            row[key] = str(row[key])
     st.dataframe(rows, hide_index=True, width="stretch")
 
 
