@@ -156,17 +156,53 @@ def _surface(spec):
         return compute.surface(fallback), str(exc)
 
 
+def _scene_surface():
+    """The scene's surface spec and Surface; a refused formula falls back to the last good one."""
+    spec = S.surface_spec(st.session_state)
+    surf, error = _surface(spec)
+    if error:
+        spec = st.session_state.get("_last_good_formula") or FALLBACK
+    return spec, surf, error
+
+
+def _main_area():
+    """The lesson (if any) and the open view, for the scene the controls' values describe."""
+    if st.session_state.get("projector"):
+        # Streamlit sizes its whole interface in rem: a larger root font enlarges every control and text
+        # for the back row of a classroom; the charts scale through Style(projector=True).
+        st.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)
+    from plots.style import PALETTE
+    spec, surf, _ = _scene_surface()
+    scene = S.build_scene(st.session_state, surf.start, PALETTE, spec)
+    les, key = _lessons(), st.session_state.get("lesson") or ""
+    if les and key in les.keys():
+        lesson_panel(les.get(key))
+    if not scene.runs:
+        st.info("Choose at least one optimizer in the sidebar.")
+        return
+    with st.spinner("Running the optimizers…"):
+        runs = compute.views(scene)
+    views.render(surf, compute.grid(spec), runs, _style(), bands=lambda: compute.bands(scene))
+
+
 def visualizer():
     _first_run_of_session()
+    # On a rerun every control's value is already in the session state, so the main area (what the
+    # person waits for after moving a slider) is drawn first and the sidebar's ~60 widgets after it; the
+    # chart then reaches the browser in about half the time. A session's first run creates the widgets
+    # first, since their values come from the link only when they are created.
+    ready = all(k in st.session_state for k in ("surface", "opt", "x0", "y0", "steps"))
+    main = st.container()
+    if ready:
+        with main:
+            _main_area()
     with st.sidebar:
-        lesson = lesson_picker()
+        lesson_picker()
         st.header("Surface", divider="gray")
         sidebar.surface_controls()
-        spec = S.surface_spec(st.session_state)
-        surf, error = _surface(spec)
+        _, surf, error = _scene_surface()
         if error:
             st.error(error, icon=":material/error:")
-            spec = st.session_state.get("_last_good_formula") or FALLBACK
         st.latex(surf.latex if len(surf.latex) < 400 else surf.latex[:400] + r"\ldots")
         if surf.note:
             st.caption(surf.note)
@@ -178,20 +214,9 @@ def visualizer():
         st.header("Display", divider="gray")
         st.toggle("Projector mode (large fonts)", False, key="projector", bind="query-params")
     _report_link()
-    if st.session_state.get("projector"):
-        # Streamlit sizes its whole interface in rem: a larger root font enlarges every control and text
-        # for the back row of a classroom; the charts scale through Style(projector=True).
-        st.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)
-    from plots.style import PALETTE
-    scene = S.build_scene(st.session_state, surf.start, PALETTE, spec)
-    if lesson is not None:
-        lesson_panel(lesson)
-    if not scene.runs:
-        st.info("Choose at least one optimizer in the sidebar.")
-        return
-    with st.spinner("Running the optimizers…"):
-        runs = compute.views(scene)
-    views.render(surf, compute.grid(spec), runs, _style(), bands=lambda: compute.bands(scene))
+    if not ready:
+        with main:
+            _main_area()
 
 
 def lessons_gallery():
