@@ -164,6 +164,8 @@ def run(optimizer: Optimizer, surface, start, steps: int, *, noise=0.0, seed: in
         raise ValueError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {engine!r}")
     steps = int(steps)
     xy = _as_starts(start)
+    if len(xy) == 1 and (optimizer.batch or 1) > 1:
+        xy = np.repeat(xy, optimizer.batch, axis=0)   # one start shared by every run of a sweep
     k = len(xy)
     if record == "path" and k * (steps + 1) > MAX_PATH_VALUES:
         raise ValueError(f"{k:,} runs × {steps:,} steps is too many points to keep; use record='summary'")

@@ -171,3 +171,12 @@ def test_latex_is_in_the_docstring_and_names_are_complete():
         opt = optimizers.get(name)
         assert opt.latex in opt.rule.__doc__
         assert r"\theta_t" in opt.latex and opt.paper
+
+
+def test_one_start_is_shared_by_every_run_of_a_sweep():
+    s = surfaces.get("rosenbrock")
+    sweep = optimizers.run(optimizers.get("adam", lr=0.05, beta1=[0.0, 0.5, 0.9]), s, (-1.5, 2.5), 50)
+    assert sweep.path.shape == (3, 51, 2)
+    for i, b1 in enumerate([0.0, 0.5, 0.9]):
+        single = optimizers.run(optimizers.get("adam", lr=0.05, beta1=b1), s, (-1.5, 2.5), 50)
+        np.testing.assert_array_equal(sweep.path[i], single.path[0])
