@@ -126,56 +126,50 @@ _DERIVATIVES = {
 # have the same values and first derivatives, and a second derivative of 0 (true everywhere except on
 # the kink).
 
-class _Flat(sp.Function):
-    """A piecewise-constant function of one argument, treated as flat (derivative 0: true except at
-    its jump). Subclasses name their NumPy call, its extra arguments, and their LaTeX."""
+class _Unary(sp.Function):
+    """A one-argument stand-in printed from templates: ``numpy_name(u{numpy_extra})``, ``tex`` with
+    ``{u}`` for the argument, and ``word(u)``."""
 
     nargs = 1
     numpy_name, numpy_extra, tex, word = "", "", "", ""
-
-    def fdiff(self, argindex=1):
-        return sp.S.Zero
 
     def _numpycode(self, printer):
         return f"{printer._module_format(self.numpy_name)}({printer._print(self.args[0])}{self.numpy_extra})"
 
     def _latex(self, printer, exp=None):
-        tex = rf"{self.tex}\left({printer._print(self.args[0])}\right)"
+        tex = self.tex.format(u=printer._print(self.args[0]))
         return tex if exp is None else rf"{tex}^{{{exp}}}"
 
     def _sympystr(self, printer):
         return f"{self.word}({printer._print(self.args[0])})"
 
 
+class _Flat(_Unary):
+    """Piecewise constant, treated as flat (derivative 0: true except at its jump)."""
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+
 class _Step(_Flat):
     """Heaviside step H(u) with H(0) = 1/2."""
 
-    numpy_name, numpy_extra, tex, word = "numpy.heaviside", ", 0.5", r"\theta", "step"
+    numpy_name, numpy_extra, tex, word = "numpy.heaviside", ", 0.5", r"\theta\left({u}\right)", "step"
 
 
 class _Sign(_Flat):
     """sign(u)."""
 
-    numpy_name, tex, word = "numpy.sign", r"\operatorname{sign}", "sign"
+    numpy_name, tex, word = "numpy.sign", r"\operatorname{{sign}}\left({u}\right)", "sign"
 
 
-class _Abs(sp.Function):
+class _Abs(_Unary):
     """|u| with derivative sign(u)."""
 
-    nargs = 1
+    numpy_name, tex, word = "numpy.abs", r"\left|{u}\right|", "abs"
 
     def fdiff(self, argindex=1):
         return _Sign(self.args[0])
-
-    def _numpycode(self, printer):
-        return f"{printer._module_format('numpy.abs')}({printer._print(self.args[0])})"
-
-    def _latex(self, printer, exp=None):
-        tex = rf"\left|{printer._print(self.args[0])}\right|"
-        return tex if exp is None else rf"{tex}^{{{exp}}}"
-
-    def _sympystr(self, printer):
-        return f"abs({printer._print(self.args[0])})"
 
 
 class _Extremum(sp.Function):

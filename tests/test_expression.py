@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import surfaces
 from surfaces.base import X, Y, Surface
-from surfaces.expression import (DEFAULT_DOMAIN, FUNCTIONS, MAX_LENGTH, ExpressionError, from_expression,
+from surfaces.expression import (DEFAULT_DOMAIN, FUNCTIONS, ExpressionError, from_expression,
                                  parse)
 
 # ast.parse warns (SyntaxWarning) about some refused inputs such as 2(x+1); that is expected.
@@ -367,13 +367,13 @@ def test_no_code_runs_whatever_is_typed(tmp_path):
         f"[__import__('os').system('touch {m}') for _ in [1]]",
         f"x + __import__('os').system('touch {m}')",
         f"x.__class__.__init__.__globals__['os'].system('touch {m}')",
-        f"Symbol('x').__class__.__mro__[-1].__subclasses__()",
+        "Symbol('x').__class__.__mro__[-1].__subclasses__()",
         f"sympify(\"__import__('os').system('touch {m}')\")",
         f"parse_expr(\"__import__('os').system('touch {m}')\")",
         f"S(\"__import__('os').system('touch {m}')\")",
         f"eval(\"__import__('os').system('touch {m}')\")",
         f"exec(\"open('{m}','w')\")",
-        f"Function('f')(x).__class__.__init__.__globals__",
+        "Function('f')(x).__class__.__init__.__globals__",
         f"x; __import__('os').system('touch {m}')",
         f"x\n__import__('os').system('touch {m}')",
         f"f\"{{__import__('os').system('touch {m}')}}\"",

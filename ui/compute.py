@@ -38,7 +38,6 @@ class RunData:
     loss: np.ndarray
     diverged_at: np.ndarray
     internals: dict          # of start 0 only: (1, steps, 2) arrays
-    seconds: float
 
 
 # 64 runs: ~10 scenes of 6 optimizers; the largest a link allows (64 starts × 5,000 steps with
@@ -46,14 +45,12 @@ class RunData:
 @st.cache_data(max_entries=64, show_spinner=False)
 def run(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule: tuple, starts: tuple,
         steps: int, noise: float, seed: int, keep: tuple) -> RunData:
-    import time
-    t0 = time.perf_counter()
     opt = optimizers.get(name, **dict(hyper))
     traj = optimizers.run(opt, surface(spec), np.array(starts), steps, noise=noise, seed=seed,
                           record_internals=True, schedule=Schedule(schedule[0], schedule[1]),
                           loss_scale=loss_scale, grad_keep=keep)
     internals = {k: v[:1].copy() for k, v in traj.internals.items()}
-    return RunData(traj.path, traj.loss, traj.diverged_at, internals, time.perf_counter() - t0)
+    return RunData(traj.path, traj.loss, traj.diverged_at, internals)
 
 
 def run_of(scene: Scene, spec: RunSpec) -> RunData:

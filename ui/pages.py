@@ -5,11 +5,9 @@ import logging
 
 import streamlit as st
 
-import optimizers
 import surfaces
 
 from . import compute, links, sidebar, views
-from . import options as O
 from . import scene as S
 
 log = logging.getLogger(__name__)

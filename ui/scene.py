@@ -17,7 +17,6 @@ import numpy as np
 
 import optimizers
 import surfaces
-from optimizers.schedules import KINDS as SCHEDULE_KINDS
 
 from . import options as O
 

@@ -1,7 +1,6 @@
 """The main area: one tab per view; only the open tab is computed and drawn."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 import optimizers
