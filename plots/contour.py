@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 
 from .data import TRUSTED, check_grid, check_runs, check_style, check_surface, f32
 from .levels import Levels, levels_for
-from .overlay import click_grid_trace, critical_traces, domain_axes, layered, run_traces
+from .overlay import axis_specs, click_grid_trace, critical_traces, layered, run_traces
 from .style import CONTOUR_SCALE, Style
 
 N_LEVELS = 24
@@ -50,20 +50,23 @@ def contour_figure(surface, grid, runs=(), style: Style | None = None, *, click_
     runs = check_runs(runs)
     style = check_style(style)
     grid = check_grid(grid)
-    fig = go.Figure(contour_trace(surface, grid, style), **TRUSTED)
+    data = [contour_trace(surface, grid, style)]
     if click_grid:
-        fig.add_trace(click_grid_trace(surface))
-    fig.add_traces(layered([t for run in runs for t in run_traces(run, surface, style, show_legend=show_legend)]))
-    fig.add_traces(critical_traces(surface, style))
-    domain_axes(fig, surface)
-    style.apply(fig, legend=show_legend)
-    if not show_legend:
-        notes = [f"{r.label}: {r.diverged_note()}" for r in runs if r.diverged_note()]
-        if notes:
-            fig.add_annotation(text="<br>".join(notes), xref="paper", yref="paper", x=0.01, y=0.99,
-                               xanchor="left", yanchor="top", showarrow=False, align="left",
-                               bgcolor=style.paper_bg, opacity=0.85,
-                               font=dict(size=style.small_font_size, color=style.text_color))
-    fig.update_layout(height=height, hovermode="closest")
-    return fig
-
+        data.append(click_grid_trace(surface))
+    data += layered([t for run in runs for t in run_traces(run, surface, style, show_legend=show_legend)])
+    data += critical_traces(surface, style)
+    xaxis, yaxis, equal = axis_specs(surface)
+    if equal:
+        yaxis.update(scaleanchor="x", scaleratio=1)
+    layout = dict(style.layout(legend=show_legend), xaxis=xaxis, yaxis=yaxis, hovermode="closest")
+    if height is not None:
+        layout["height"] = height
+    notes = [f"{r.label}: {r.diverged_note()}" for r in runs if r.diverged_note()]
+    if notes and not show_legend:
+        layout["annotations"] = [dict(
+            text="<br>".join(notes), xref="paper", yref="paper", x=0.01, y=0.99, xanchor="left", yanchor="top",
+            showarrow=False, align="left", bgcolor=style.paper_bg, opacity=0.85,
+            font=dict(size=style.small_font_size, color=style.text_color))]
+    # One constructor call with checked inputs: building the figure step by step (add_traces,
+    # update_layout) re-walks it through Plotly's property machinery, ~25 ms per slider move (measured).
+    return go.Figure(data=data, layout=layout, **TRUSTED)

@@ -156,20 +156,29 @@ def click_grid_trace(surface, n: int = CLICK_GRID) -> go.Scatter:
                       meta=dict(role="click"))
 
 
-def domain_axes(fig: go.Figure, surface, *, row=None, col=None, equal: bool | None = None,
-                x_range=None, y_range=None) -> go.Figure:
-    """x/y ranges = the domain (or the given ranges), fixed; equal aspect unless the box is very long."""
+def axis_specs(surface, *, equal: bool | None = None, x_range=None, y_range=None) -> tuple[dict, dict, bool]:
+    """The x and y axis settings for a domain (or the given ranges), fixed, and whether the aspect is
+    equal (unless the box is very long)."""
     (x0, x1), (y0, y1) = surface.domain
     xr = list(x_range or (x0, x1))
     yr = list(y_range or (y0, y1))
     if equal is None:
         ratio = (xr[1] - xr[0]) / (yr[1] - yr[0])
         equal = 1 / 3 <= ratio <= 3
+    xaxis = dict(range=xr, autorange=False, constrain="domain", constraintoward="center", showgrid=False,
+                 zeroline=False, title=dict(text="x"))
+    yaxis = dict(range=yr, autorange=False, constrain="domain", showgrid=False, zeroline=False,
+                 title=dict(text="y"))
+    return xaxis, yaxis, equal
+
+
+def domain_axes(fig: go.Figure, surface, *, row=None, col=None, equal: bool | None = None,
+                x_range=None, y_range=None) -> go.Figure:
+    """:func:`axis_specs` applied to ``fig`` (to the subplot ``row``, ``col`` if given)."""
+    xaxis, yaxis, equal = axis_specs(surface, equal=equal, x_range=x_range, y_range=y_range)
     kw = {} if row is None else dict(row=row, col=col)
-    fig.update_xaxes(range=xr, autorange=False, constrain="domain", constraintoward="center", showgrid=False, zeroline=False,
-                     title_text="x", **kw)
-    fig.update_yaxes(range=yr, autorange=False, constrain="domain", showgrid=False, zeroline=False,
-                     title_text="y", **kw)
+    fig.update_xaxes(xaxis, **kw)
+    fig.update_yaxes(yaxis, **kw)
     if equal:
         for ax in _y_axes(fig, row, col):
             anchor = ax.anchor or "x"

@@ -148,10 +148,10 @@ class Style:
         return dict(size=self.font_size, color=self.text_color,
                     family="Inter, 'Source Sans Pro', 'Helvetica Neue', Arial, sans-serif")
 
-    def apply(self, fig: go.Figure, *, legend: bool = True) -> go.Figure:
+    def layout(self, *, legend: bool = True) -> dict:
         """Shared layout: template, backgrounds, font, small margins, horizontal legend on top."""
         z = self.zoom
-        fig.update_layout(
+        return dict(
             template=self.template, paper_bgcolor=self.paper_bg, plot_bgcolor=self.plot_bg,
             font=self.font, showlegend=legend,
             margin=dict(l=round(50 * z), r=round(16 * z), t=round(36 * z), b=round(44 * z)),
@@ -159,6 +159,10 @@ class Style:
                         bgcolor="rgba(0,0,0,0)", font=dict(size=self.small_font_size)),
             hoverlabel=dict(font=dict(size=self.small_font_size)),
         )
+
+    def apply(self, fig: go.Figure, *, legend: bool = True) -> go.Figure:
+        """:meth:`layout` applied to ``fig``."""
+        fig.update_layout(**self.layout(legend=legend))
         return fig
 
     def empty(self, fig: go.Figure, text: str) -> go.Figure:

@@ -17,6 +17,12 @@ from .scene import RunSpec, Scene, SurfaceSpec
 GRID_N = 160
 
 
+def _frozen(*arrays):
+    """Make cached arrays read-only: one copy is shared by every session and rerun."""
+    for a in arrays:
+        a.flags.writeable = False
+
+
 @st.cache_resource(max_entries=48, show_spinner=False)
 def surface(spec: SurfaceSpec):
     """The Surface for a spec; raises surfaces.ExpressionError for a bad custom formula."""
@@ -25,11 +31,13 @@ def surface(spec: SurfaceSpec):
     return surfaces.get(spec.name, **dict(spec.params))
 
 
-@st.cache_data(max_entries=48, show_spinner=False)
+@st.cache_resource(max_entries=48, show_spinner=False)
 def grid(spec: SurfaceSpec, n: int = GRID_N):
     xs, ys, z = surface(spec).grid(n)
-    return xs, ys, np.nan_to_num(z, nan=np.nanmax(z[np.isfinite(z)]) if np.isfinite(z).any() else 0.0,
-                                 posinf=np.finfo(float).max, neginf=-np.finfo(float).max)
+    z = np.nan_to_num(z, nan=np.nanmax(z[np.isfinite(z)]) if np.isfinite(z).any() else 0.0,
+                      posinf=np.finfo(float).max, neginf=-np.finfo(float).max)
+    _frozen(xs, ys, z)
+    return xs, ys, z
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,10 @@ class RunData:
 
 
 # 64 runs: ~10 scenes of 6 optimizers; the largest a link allows (64 starts × 5,000 steps with
-# internals for one start) is ~8 MB, so the worst case stays near 0.5 GB per process.
-@st.cache_data(max_entries=64, show_spinner=False)
+# internals for one start) is ~8 MB, so the worst case stays near 0.5 GB per process. A resource
+# cache (shared, read-only arrays) rather than a data cache: a data cache unpickles a copy of every
+# run on every rerun, ~3 ms per optimizer (measured).
+@st.cache_resource(max_entries=64, show_spinner=False)
 def run(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule: tuple, starts: tuple,
         steps: int, noise: float, seed: int, keep: tuple) -> RunData:
     opt = optimizers.get(name, **dict(hyper))
@@ -50,6 +60,7 @@ def run(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule:
                           record_internals=True, schedule=Schedule(schedule[0], schedule[1]),
                           loss_scale=loss_scale, grad_keep=keep)
     internals = {k: v[:1].copy() for k, v in traj.internals.items()}
+    _frozen(traj.path, traj.loss, traj.diverged_at, *internals.values())
     return RunData(traj.path, traj.loss, traj.diverged_at, internals)
 
 
