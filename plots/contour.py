@@ -28,7 +28,7 @@ def contour_trace(surface, grid, style: Style | None = None, *, levels: Levels |
     trace = dict(
         x=f32(xs), y=f32(ys), z=f32(zt), hoverinfo="skip", name=surface.label,
         contours=dict(coloring="fill", showlines=True, start=lv.lo, end=lv.hi, size=size),
-        line=dict(width=0.5, color=style.contour_line, smoothing=0.85),
+        line=dict(width=0.5, color=style.contour_line, smoothing=0),   # smoothing: +40 ms per redraw (measured)
         meta=dict(role="contour", log=lv.log),
     )
     if coloraxis:
