@@ -11,7 +11,7 @@
    chart, no markup echoed.
 4. Resource caps: in the core (steps, runs, kept points, formula length) and in the page (steps, starts,
    optimizers, formula box), and every Streamlit cache is bounded.
-5. Load: benchmarks/load.py --quick completes with no errors (browser test).
+5. Load: benchmarks/load.py --quick completes with no errors (websocket driver, no browser needed).
 """
 from __future__ import annotations
 
