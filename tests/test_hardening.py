@@ -910,3 +910,20 @@ def test_load_benchmark_quick_mode_completes_without_errors(tmp_path):
     assert result["single"]["p50"] > 0 and result["many"]["p95"] >= result["many"]["p50"]
     assert result["memory_mb"]["start"] and result["memory_mb"]["end"]
     assert "RESULT " in proc.stdout and "ratio p95(3) / p95(1)" in proc.stdout
+
+
+def test_the_server_does_not_collect_all_garbage_after_every_rerun():
+    """Streamlit's default runner.postScriptGC runs gc.collect() over ~1.5 M objects after each rerun
+    (~75 ms per slider move, more than the script): the shipped config turns it off, and the page
+    moves what is alive after the first run to Python's permanent generation (README, Serving a class)."""
+    import gc
+    import tomllib
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    from streamlit.testing.v1 import AppTest
+    from ui import pages
+    pages._frozen = False
+    gc.unfreeze()
+    AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert pages._frozen and gc.get_freeze_count() > 100_000
+    gc.unfreeze()
