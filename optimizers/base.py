@@ -92,6 +92,8 @@ def f32(a):
     """``a`` rounded to float32 precision, kept as float64 (PyTorch's float32 scalars)."""
     if a.__class__ is float:
         return float(np.float32(a))
+    if hasattr(a, "f32"):                 # a recorded value (optimizers.trace)
+        return a.f32()
     return np.asarray(a, dtype=np.float32).astype(np.float64)
 
 

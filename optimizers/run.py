@@ -8,7 +8,7 @@ Divergence never raises and never leaks NaN or inf: a run whose gradient, point 
 non-finite, or whose point leaves a box ``LIMIT_SPANS`` domain-widths around the domain, is frozen at its
 last finite point and ``diverged_at`` records the step (−1 if never; 0 if the start itself is invalid).
 
-Two engines compute the same numbers:
+Three engines compute the same numbers:
 
 * ``"array"`` steps all K runs at once on (K, 2) arrays (laid out column by column, so x and y are
   contiguous). Each step is the rule, one fused evaluation of f and ∇f written into preallocated
@@ -23,7 +23,15 @@ Two engines compute the same numbers:
   surface with ``scalar_kernels``; if Python's float arithmetic raises (an overflow in ``**``, a division
   by zero) the run is redone by the array engine, whose IEEE arithmetic the results are defined by.
 
-``engine="auto"`` picks the scalar engine for at most ``SCALAR_MAX_RUNS`` runs when it can.
+* ``"compiled"`` (``kernel``) runs the same rule code once on recorded values, turns what it did into
+  C fused with the surface's f and ∇f, and runs all steps of all runs in one call: one pass over each
+  run's state per step instead of one per operation. It has the array engine's semantics; it needs an
+  elementwise rule, a surface with a C form and a C compiler (a kernel is built once, in ~0.3 s, and kept
+  on disk). With ``record="summary"`` it keeps two rows of points and updates the summaries as it goes.
+
+``engine="auto"`` uses the compiled engine when its kernel is built already or the work (K·steps) is
+``COMPILE_NOW`` or more; otherwise the scalar engine for at most ``SCALAR_MAX_RUNS`` runs when it can,
+else the array engine.
 """
 from __future__ import annotations
 
@@ -45,8 +53,9 @@ LIMIT_SPANS = 100.0                # "generous box": this many domain widths fro
 REACH_SPANS = 1e-2                 # a run has reached a minimum when it ends this close (× domain width)
 CONVERGE_SPANS = 1e-3              # converged: within this distance of a known minimum …
 CONVERGE_LOSS = 1e-6               # … or within this loss gap of f_min
-SCALAR_MAX_RUNS = 4                # engine="auto": Python floats up to this many runs, NumPy above
-ENGINES = ("auto", "array", "scalar")
+SCALAR_MAX_RUNS = 4                # engine="auto": Python floats up to this many runs, NumPy above …
+COMPILE_NOW = 10_000_000           # … unless the compiled engine is built, or K·steps is this large
+ENGINES = ("auto", "array", "scalar", "compiled")
 _BIG = np.finfo(float).max
 
 
@@ -144,7 +153,8 @@ class _Setup:
 
 def run(optimizer: Optimizer, surface, start, steps: int, *, noise=0.0, seed: int = 0,
         record_internals: bool = False, schedule: Schedule | None = None, record: str = "path",
-        tol: float = CONVERGE_LOSS, loss_scale=1.0, grad_keep=(1.0, 1.0), engine: str = "auto") -> Trajectory:
+        tol: float = CONVERGE_LOSS, loss_scale=1.0, grad_keep=(1.0, 1.0), engine: str = "auto",
+        background_build: bool = False) -> Trajectory:
     """Run ``optimizer`` from ``start`` ((2,) or (K, 2)) for ``steps`` steps on ``surface``.
 
     ``noise`` is σ (scalar or per run) of Gaussian noise added to every gradient, drawn from
@@ -153,8 +163,10 @@ def run(optimizer: Optimizer, surface, start, steps: int, *, noise=0.0, seed: in
     observed at a step (a seeded mask; 1 = always): sparse gradients. ``record`` is "path" (keep every
     point) or "summary" (keep only per-run summaries: memory O(K)). ``record_internals`` fills
     ``internals`` with ``grad``, ``update`` and the rule's own quantities (``m``, ``v``, ``m_hat``,
-    ``v_hat``, ``v_max``, ``lr_eff`` …). ``engine`` is "auto", "array" or "scalar" (see the module
-    docstring; the numbers agree to rounding).
+    ``v_hat``, ``v_max``, ``lr_eff`` …). ``engine`` is "auto", "array", "scalar" or "compiled" (see the
+    module docstring; the numbers agree to rounding). With ``background_build``, an "auto" run that
+    could use a compiled kernel not built yet starts building it in a background thread, for the runs
+    that come after it.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be a whole number from 0 to {MAX_STEPS:,}, got {steps!r}")
@@ -188,6 +200,16 @@ def run(optimizer: Optimizer, surface, start, steps: int, *, noise=0.0, seed: in
                          f"({optimizer.name} on {getattr(surface, 'name', surface)!r} has not)")
     if engine == "scalar" and k * (steps + 1) > MAX_PATH_VALUES:
         raise ValueError("engine='scalar' keeps every point; use the array engine for this many runs × steps")
+    if engine in ("compiled", "auto"):
+        from . import kernel
+        try:
+            return kernel.run(c, build=engine == "compiled" or k * steps >= COMPILE_NOW)
+        except kernel.NotBuilt as exc:                # auto: NumPy this time
+            if background_build:
+                kernel.build_later(exc.source)
+        except kernel.Unavailable as exc:
+            if engine == "compiled":
+                raise ValueError(f"engine='compiled' is not available here: {exc}") from None
     if scalar_ok and (engine == "scalar" or (engine == "auto" and k <= SCALAR_MAX_RUNS)):
         try:
             return _run_scalar(c)

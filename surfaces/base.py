@@ -167,34 +167,36 @@ def _is_float(e, floaty) -> bool:
             and all(isinstance(f, _FLOAT_FUNCTIONS) for f in e.atoms(sp.Function)))
 
 
+def common_subexpressions(exprs, value=None, with_value: bool = True):
+    """``(subs, results)`` of ``sympy.cse``, each base of a small whole power named. With ``value`` (f,
+    when ``exprs`` is ∇f) the subexpressions are those of f and ∇f together and f is the first result;
+    ``with_value=False`` leaves f out (and what only f needs), so ∇f is computed by the same operations
+    with or without f."""
+    exprs = list(exprs)
+    if value is None:
+        return _name_power_bases(*sp.cse(exprs))
+    subs, results = sp.cse([value, *exprs])
+    if not with_value:
+        results = results[1:]
+        needed = set().union(*(e.free_symbols for e in results))
+        kept = []
+        for sym, e in reversed(subs):
+            if sym in needed:
+                kept.append((sym, e))
+                needed |= e.free_symbols
+        subs = kept[::-1]
+    return _name_power_bases(subs, results)
+
+
 def _compile(exprs, scalar: bool = False, value=None, with_value: bool = True) -> Callable:
     """``k(x, y, t, out_0, …, out_n)`` writing each expression into its array, or, with ``scalar``,
-    ``k(x, y, t) -> [float, …]``.
-
-    With ``value`` (f, when ``exprs`` is ∇f) the common subexpressions are those of f and ∇f together
-    and f is the first result; with ``with_value=False`` f is left out (and what only f needs), so the
-    gradient is computed by exactly the same operations with or without f."""
+    ``k(x, y, t) -> [float, …]``; ``value`` and ``with_value`` as in :func:`common_subexpressions`."""
     exprs = list(exprs)
     n_out = len(exprs) + (value is not None and with_value)
     outs = sp.symbols(f"_out0:{n_out}")
 
     def cse(_):
-        if value is None:
-            return _wrap(*sp.cse(exprs))
-        subs, results = sp.cse([value, *exprs])
-        if not with_value:
-            results = results[1:]
-            needed = set().union(*(e.free_symbols for e in results))
-            kept = []
-            for sym, e in reversed(subs):
-                if sym in needed:
-                    kept.append((sym, e))
-                    needed |= e.free_symbols
-            subs = kept[::-1]
-        return _wrap(subs, results)
-
-    def _wrap(subs, results):
-        subs, results = _name_power_bases(subs, results)
+        subs, results = common_subexpressions(exprs, value, with_value)
         if scalar:
             floaty = _floats(subs)
             return subs, [e if _is_float(e, floaty) else _Float(e) for e in results]

@@ -1,13 +1,15 @@
 """The run loop's fast paths give the numbers of the general path.
 
-``optimizers.run`` has two engines: "array" (all K runs on (K, 2) arrays, with a quick divergence check
-and the exact one only when it fails) and "scalar" (the same rule code on Python floats, one
-coordinate at a time, with the surface compiled for the ``math`` module). Here both run the same
-problems, for all 14 optimizers, with noise, schedules, loss scaling, sparse gradients, projection,
+``optimizers.run`` has three engines: "array" (all K runs on (K, 2) arrays, with a quick divergence check
+and the exact one only when it fails), "scalar" (the same rule code on Python floats, one coordinate at
+a time, with the surface compiled for the ``math`` module) and "compiled" (the rule recorded and fused
+with the surface into one C loop). Here each fast engine and the array engine run the same problems,
+for all 14 optimizers, with noise, schedules, loss scaling, sparse gradients, projection,
 time-varying surfaces, divergence and both record modes, and must agree to 1e-12. Polynomial surfaces
 are used where whole trajectories are compared: NumPy's and libm's exp differ in the last bit, so on
 chaotic stretches of other surfaces the engines agree only as well as any two correct codes can.
 """
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ import sympy as sp
 
 import optimizers
 import surfaces
+from optimizers import kernel
 from optimizers.base import Step
 from optimizers.run import SCALAR_MAX_RUNS
 from surfaces.base import T, X, Y, Surface
@@ -55,12 +58,25 @@ def test_cases_cover_every_elementwise_optimizer():
     assert set(ELEMENTWISE) == set(optimizers.names()) - {"newton"}
 
 
-def both(name, hyper, surface, start, steps, **kw):
-    """The same run through each engine (asserting that each engine really ran)."""
+def need_compiler():
+    """The compiled engine needs a C compiler: skip without one, except under CI, where it must be there."""
+    if kernel.compiler() is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("no C compiler under CI (apt-get install gcc)")
+        pytest.skip("no C compiler: the compiled engine is not available here")
+
+
+FAST = ["scalar", "compiled"]
+
+
+def both(name, hyper, surface, start, steps, fast="scalar", **kw):
+    """The same run through a fast engine and the array engine (asserting that each really ran)."""
+    if fast == "compiled":
+        need_compiler()
     opt = optimizers.get(name, **hyper)
-    s = optimizers.run(opt, surface, start, steps, engine="scalar", **kw)
+    s = optimizers.run(opt, surface, start, steps, engine=fast, **kw)
     a = optimizers.run(opt, surface, start, steps, engine="array", **kw)
-    assert (s.engine, a.engine) == ("scalar", "array")
+    assert (s.engine, a.engine) == (fast, "array")
     return s, a
 
 
@@ -82,57 +98,62 @@ def same(s, a, rtol=RTOL, atol=ATOL):
         assert np.isfinite(arr).all()
 
 
+@pytest.mark.parametrize("fast", FAST)
 @pytest.mark.parametrize("record", ["path", "summary"])
 @pytest.mark.parametrize("name,hyper", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
-def test_scalar_engine_equals_array_engine(name, hyper, record):
-    s, a = both(name, hyper, surfaces.get("rosenbrock"), STARTS, 150, record=record,
+def test_fast_engines_equal_the_array_engine(name, hyper, record, fast):
+    s, a = both(name, hyper, surfaces.get("rosenbrock"), STARTS, 150, fast, record=record,
                 record_internals=record == "path")
     same(s, a)
     assert (a.diverged_at == -1).all()
 
 
+@pytest.mark.parametrize("fast", FAST)
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_engines_agree_with_noise_schedule_loss_scale_and_sparse_gradients(name):
+def test_engines_agree_with_noise_schedule_loss_scale_and_sparse_gradients(name, fast):
     hyper = dict(CASES)[name]
     sched = optimizers.Schedule.make("cosine", eta_min=0.1)
     for kw in (dict(noise=0.3, seed=5), dict(grad_keep=(0.5, 0.8), seed=2),
                dict(noise=np.array([0.0, 0.2, 0.5]), grad_keep=(0.7, 1.0), seed=9),
                dict(loss_scale=np.array([1.0, 0.5, 2.0]), schedule=sched)):
-        s, a = both(name, hyper, surfaces.get("himmelblau"), STARTS, 120, record_internals=True, **kw)
+        s, a = both(name, hyper, surfaces.get("himmelblau"), STARTS, 120, fast, record_internals=True, **kw)
         same(s, a)
 
 
+@pytest.mark.parametrize("fast", FAST)
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_engines_agree_with_per_run_hyperparameters(name):
+def test_engines_agree_with_per_run_hyperparameters(name, fast):
     hyper = dict(dict(CASES)[name])
     hyper["lr"] = hyper["lr"] * np.array([1.0, 0.5, 2.0])
-    s, a = both(name, hyper, surfaces.get("bowl"), STARTS, 150, record_internals=True)
+    s, a = both(name, hyper, surfaces.get("bowl"), STARTS, 150, fast, record_internals=True)
     same(s, a)
 
 
+@pytest.mark.parametrize("fast", FAST)
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_engines_agree_on_a_projected_time_varying_problem(name):
+def test_engines_agree_on_a_projected_time_varying_problem(name, fast):
     reddi = surfaces.get("reddi")
     assert reddi.bounds is not None and reddi.time_varying
     hyper = {**dict(CASES)[name], "lr": 0.05}
     starts = np.array([[0.0, 0.0], [0.9, -0.3], [-0.5, 0.5]])
     for record in ("path", "summary"):
-        s, a = both(name, hyper, reddi, starts, 100, record=record, record_internals=record == "path")
+        s, a = both(name, hyper, reddi, starts, 100, fast, record=record, record_internals=record == "path")
         same(s, a)
 
 
+@pytest.mark.parametrize("fast", FAST)
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_engines_agree_where_runs_diverge(name):
+def test_engines_agree_where_runs_diverge(name, fast):
     """Huge rates: runs leave the box or overflow at different steps; one start is invalid from step 0."""
     starts = np.array([[-1.5, 2.5], [0.3, 0.2], [np.nan, 0.0], [1.9, -0.9]])
     lrs = np.array([1e5, 1e-4, 1.0, 5e-3])
     for record in ("path", "summary"):
-        s, a = both(name, {"lr": lrs}, surfaces.get("rosenbrock"), starts, 80, record=record,
+        s, a = both(name, {"lr": lrs}, surfaces.get("rosenbrock"), starts, 80, fast, record=record,
                     record_internals=record == "path")
         same(s, a)
         assert a.diverged_at[2] == 0 and (a.diverged_at > 0).any()
     # a frozen run does not disturb the others: the batch equals each run alone
-    s, a = both(name, {"lr": lrs}, surfaces.get("rosenbrock"), starts, 80, record_internals=True)
+    s, a = both(name, {"lr": lrs}, surfaces.get("rosenbrock"), starts, 80, fast, record_internals=True)
     for k, start in enumerate(starts):
         alone = optimizers.run(optimizers.get(name, lr=lrs[k]), surfaces.get("rosenbrock"), start, 80,
                                engine="array", record_internals=True)
@@ -172,15 +193,19 @@ def test_newton_couples_coordinates_and_keeps_the_array_engine():
         optimizers.run(optimizers.get("adam"), s, (-1.5, 2.5), 5, engine="gpu")
 
 
-def test_auto_picks_the_scalar_engine_for_a_few_runs_only():
+def test_auto_picks_the_scalar_engine_for_a_few_runs_only(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPTIMIZERS_KERNEL_CACHE", str(tmp_path))    # no compiled kernel built yet
+    monkeypatch.setattr(kernel, "_loaded", {})
     s, opt = surfaces.get("rosenbrock"), optimizers.get("adam")
     assert optimizers.run(opt, s, (-1.5, 2.5), 5).engine == "scalar"
     many = np.zeros((SCALAR_MAX_RUNS + 1, 2))
     assert optimizers.run(opt, s, many, 5).engine == "array"
 
 
-@pytest.mark.parametrize("engine", ["scalar", "array"])
+@pytest.mark.parametrize("engine", ["scalar", "array", "compiled"])
 def test_summary_record_equals_the_path_record_exactly(engine):
+    if engine == "compiled":
+        need_compiler()
     s = surfaces.get("himmelblau")
     xs = np.linspace(-4.5, 4.5, 3 if engine == "scalar" else 9)
     starts = np.stack(np.meshgrid(xs, xs[:1]), -1).reshape(-1, 2)
@@ -258,7 +283,8 @@ def test_internals_are_copies_step_by_step():
     np.testing.assert_allclose(ref.internals["m"][0], m[0], rtol=RTOL, atol=ATOL)
 
 
-def test_time_varying_surface_with_a_custom_expression_and_the_scalar_kernels():
+@pytest.mark.parametrize("fast", FAST)
+def test_time_varying_surface_with_a_custom_expression_and_the_scalar_kernels(fast):
     expr = sp.Piecewise((1010 * X, sp.Eq(sp.Mod(T, 3), 1)), (-10 * X, True)) + Y**2
     s = Surface(name="reddi", label="Reddi", expr=expr, domain=((-1, 1), (-1, 1)), minima=[(-1, 0)],
                 f_min=-np.inf, start=(0.5, 0.0), bounds=((-1, 1), (-1, 1)))
@@ -266,7 +292,7 @@ def test_time_varying_surface_with_a_custom_expression_and_the_scalar_kernels():
     assert g(0.3, 0.2, 1) == [1010.0, 0.4] and g(0.3, 0.2, 2) == [-10.0, 0.4]
     assert all(isinstance(v, float) for v in fg(0.3, 0.2, 1))
     for name in ("adam", "sgd", "lion"):
-        a, b = both(name, {"lr": 0.01}, s, np.array([[0.5, 0.0], [-0.2, 0.7]]), 60, record_internals=True)
+        a, b = both(name, {"lr": 0.01}, s, np.array([[0.5, 0.0], [-0.2, 0.7]]), 60, fast, record_internals=True)
         same(a, b)
 
 
