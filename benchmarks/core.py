@@ -7,8 +7,11 @@ learning rates at which no run diverges (so every implementation does the same a
 the best of a few repetitions of a run sized to take ~0.25 s; the unit is ns per trajectory-step (time per
 step / K). Columns:
 
-* core path / core summary: ``optimizers.run`` with ``record="path"`` / ``record="summary"`` (divergence
-  checks, recording and summaries included).
+* core summ / core path: ``optimizers.run`` as a user calls it (``engine="auto"``, which takes the
+  compiled engine once its kernel is built; each kernel is built before the table is timed) with
+  ``record="summary"`` / ``record="path"``: divergence checks, summaries and, for path, every point
+  recorded. The ratios are taken against core summ, which like the baselines keeps only the end state.
+* array: the NumPy engine (``engine="array"``, record="summary"), as it runs without a C compiler.
 * numpy: the textbook update written plainly (fresh temporaries) on a (K, 2) array, plus ``surface.grad``.
 * python: the textbook update on Python floats, one run and coordinate at a time (K <= 1000 only).
 * torch: ``torch.optim`` stepping one (K, 2) float64 tensor, ``p.grad`` assigned by hand each step from
@@ -62,10 +65,27 @@ def starts(k):
 
 # ---- the implementations: each steps K runs `steps` times ---------------------------------------------
 
-def run_core(name, xy, steps, record):
-    tr = optimizers.run(optimizers.get(name, lr=LR[name]), SURFACE, xy, steps, record=record)
+def run_core(name, xy, steps, record, engine="auto"):
+    tr = optimizers.run(optimizers.get(name, lr=LR[name]), SURFACE, xy, steps, record=record, engine=engine)
     assert (tr.diverged_at == -1).all(), f"{name} diverged: pick a smaller rate"
     return tr.final
+
+
+def build_kernels():
+    """Build every kernel the table and the scene use (what a second call of the page or notebook finds),
+    so "auto" takes the compiled engine; report what is missing if there is no compiler."""
+    from optimizers import kernel
+    if kernel.compiler() is None:
+        print("(no C compiler: the core runs on its NumPy engines)")
+        return
+    start = np.array(SURFACE.start, dtype=float)
+    for name in OPTIMIZERS:
+        for record in ("path", "summary"):
+            run_core(name, starts(2), 2, record, engine="compiled")
+    for name in SCENE:
+        optimizers.run(optimizers.get(name, lr=SCENE_LR[name]), SURFACE, start, 2, record_internals=True,
+                       engine="compiled")
+        optimizers.run(optimizers.get(name, lr=SCENE_LR[name]), SURFACE, start, 2, engine="compiled")
 
 
 def run_numpy(name, xy, steps):
@@ -182,6 +202,9 @@ def scene(reps):
 
     out = {"core (as the page: record_internals=True)": min(timed(core, True) for _ in range(reps)),
            "core (path only)": min(timed(core, False) for _ in range(reps))}
+    engines = {optimizers.run(optimizers.get(n, lr=SCENE_LR[n]), SURFACE, start, 1000,
+                              record_internals=True).engine for n in SCENE}
+    print(f"  (engine used for the scene: {', '.join(sorted(engines))})")
     if torch is not None:
         out["torch.optim"] = min(timed(torch_scene) for _ in range(reps))
     return out
@@ -208,8 +231,8 @@ def plot(results, ks, path):
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     fig = make_subplots(rows=2, cols=2, subplot_titles=OPTIMIZERS, shared_xaxes=True, shared_yaxes=True)
-    colors = {"core path": "#0072B2", "core summary": "#56B4E9", "numpy": "#E69F00", "python": "#009E73",
-              "torch": "#D55E00"}
+    colors = {"core summary": "#0072B2", "core path": "#56B4E9", "array": "#CC79A7", "numpy": "#E69F00",
+              "python": "#009E73", "torch": "#D55E00"}
     for i, name in enumerate(OPTIMIZERS):
         for impl, color in colors.items():
             pts = [(k, results[name, k][impl]) for k in ks if results[name, k].get(impl) is not None]
@@ -247,8 +270,9 @@ def main(argv=None):
           f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("\nns per trajectory-step (time per step / K), best of "
           f"{reps}; Rosenbrock; rates {', '.join(f'{n} {lr:g}' for n, lr in LR.items())}\n")
-    head = (f"{'optimizer':<9} {'K':>7} | {'core path':>10} {'core summ':>10} {'numpy':>10} {'python':>10} "
-            f"{'torch':>10} | {'numpy/core':>10} {'torch/core':>10} {'py/core':>8}")
+    build_kernels()
+    head = (f"{'optimizer':<9} {'K':>7} | {'core summ':>10} {'core path':>10} {'array':>10} {'numpy':>10} "
+            f"{'python':>10} {'torch':>10} | {'numpy/core':>10} {'torch/core':>10} {'array/core':>10} {'py/core':>8}")
     print(head)
     print("-" * len(head))
     results = {}
@@ -256,22 +280,24 @@ def main(argv=None):
     for name in OPTIMIZERS:
         for k in ks:
             max_steps = 3000 if not args.quick else 200
-            r = {"core path": cell(run_core, name, k, budget, reps, max_steps, "path"),
-                 "core summary": cell(run_core, name, k, budget, reps, max_steps, "summary"),
+            r = {"core summary": cell(run_core, name, k, budget, reps, max_steps, "summary"),
+                 "core path": cell(run_core, name, k, budget, reps, max_steps, "path"),
+                 "array": cell(run_core, name, k, budget, reps, max_steps, "summary", "array"),
                  "numpy": cell(run_numpy, name, k, budget, reps, max_steps),
                  "python": cell(run_python, name, k, budget, reps, max_steps) if k <= 1000 else None,
                  "torch": cell(run_torch, name, k, budget, reps, max_steps) if torch is not None else None}
             results[name, k] = r
-            core = r["core path"]
+            core = r["core summary"]
 
             def fmt(v, w=10, ratio=False):
                 if v is None:
                     return f"{'-':>{w}}"
                 return f"{v / core:>{w - 1}.2f}x" if ratio else f"{v:>{w}.1f}"
-            print(f"{name:<9} {k:>7} | {fmt(r['core path'])} {fmt(r['core summary'])} {fmt(r['numpy'])} "
-                  f"{fmt(r['python'])} {fmt(r['torch'])} | {fmt(r['numpy'], ratio=True)} "
-                  f"{fmt(r['torch'], ratio=True)} {fmt(r['python'], 8, ratio=True)}", flush=True)
-    print("\n(ratios: the other implementation's time over core path's; > 1 means the core is faster)")
+            print(f"{name:<9} {k:>7} | {fmt(r['core summary'])} {fmt(r['core path'])} {fmt(r['array'])} "
+                  f"{fmt(r['numpy'])} {fmt(r['python'])} {fmt(r['torch'])} | {fmt(r['numpy'], ratio=True)} "
+                  f"{fmt(r['torch'], ratio=True)} {fmt(r['array'], ratio=True)} {fmt(r['python'], 8, ratio=True)}",
+                  flush=True)
+    print("\n(ratios: the other implementation's time over core summ's; > 1 means the core is faster)")
     print(f"table took {time.perf_counter() - t_start:.0f} s")
 
     sc = scene(1 if args.quick else 5)

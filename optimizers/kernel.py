@@ -346,7 +346,12 @@ class _Loaded:
 
 def compiler() -> str | None:
     """The C compiler the engine uses: ``$CC``, else ``cc`` or ``gcc`` on the PATH (None: none)."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    return _find_compiler(os.environ.get("CC"), os.environ.get("PATH"))
+
+
+@lru_cache(maxsize=8)
+def _find_compiler(cc, _path):
+    cc = cc or shutil.which("cc") or shutil.which("gcc")
     return cc if cc and shutil.which(cc) else None
 
 

@@ -311,7 +311,7 @@ class Surface:
         f_s, g_s, fg_s = kernels
         return (lambda x, y, t: f_s(x, y, t)[0]), g_s, fg_s
 
-    @property
+    @cached_property
     def time_varying(self) -> bool:
         return T in self.expr.free_symbols
 

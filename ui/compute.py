@@ -58,7 +58,8 @@ def run(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule:
     opt = optimizers.get(name, **dict(hyper))
     traj = optimizers.run(opt, surface(spec), np.array(starts), steps, noise=noise, seed=seed,
                           record_internals=True, schedule=Schedule(schedule[0], schedule[1]),
-                          loss_scale=loss_scale, grad_keep=keep)
+                          loss_scale=loss_scale, grad_keep=keep,
+                          background_build=True)
     internals = {k: v[:1].copy() for k, v in traj.internals.items()}
     _frozen(traj.path, traj.loss, traj.diverged_at, *internals.values())
     return RunData(traj.path, traj.loss, traj.diverged_at, internals)
@@ -77,7 +78,8 @@ def band(spec: SurfaceSpec, name: str, hyper: tuple, loss_scale: float, schedule
     batch of identical starts, each row drawing its own noise."""
     opt = optimizers.get(name, **dict(hyper))
     traj = optimizers.run(opt, surface(spec), np.repeat([start], seeds, axis=0), steps, noise=noise, seed=seed,
-                          schedule=Schedule(schedule[0], schedule[1]), loss_scale=loss_scale, grad_keep=keep)
+                          schedule=Schedule(schedule[0], schedule[1]), loss_scale=loss_scale, grad_keep=keep,
+                          background_build=True)
     return traj.loss
 
 

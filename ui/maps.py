@@ -74,7 +74,8 @@ def basin_rows(surface, name: str, hyper: Mapping, n: int, row0: int, row1: int,
     starts = np.stack([gx.ravel(), gy.ravel()], axis=-1)
     traj = optimizers.run(optimizers.get(name, **dict(hyper)), surface, starts, steps, noise=noise,
                           seed=chunk_seed(seed, row0), record="summary",
-                          schedule=Schedule(schedule[0], schedule[1]), loss_scale=loss_scale, grad_keep=keep)
+                          schedule=Schedule(schedule[0], schedule[1]), loss_scale=loss_scale, grad_keep=keep,
+                          background_build=True)
     shape = (row1 - row0, n)
     return dict(minimum=traj.minimum.reshape(shape).astype(np.int16),
                 converged_at=traj.converged_at.reshape(shape).astype(np.int32),
@@ -137,7 +138,8 @@ def sweep_run(surface, name: str, hyper: Mapping, x: M.SweepAxis, y: M.SweepAxis
     starts = np.broadcast_to(np.asarray(start, dtype=float), (k, 2))
     return optimizers.run(optimizers.get(name, **values), surface, starts, steps, noise=noise, seed=seed,
                           record="summary", schedule=Schedule(schedule[0], schedule[1]),
-                          loss_scale=loss_scale, grad_keep=keep)
+                          loss_scale=loss_scale, grad_keep=keep,
+                          background_build=True)
 
 
 def snap(hyper: str, value: float, extra=None) -> float:
