@@ -42,6 +42,7 @@ FLAGS = ["-O3", "-march=native", "-ffp-contract=off", "-fno-math-errno", "-fno-t
          "-fPIC", "-shared"]
 FALLBACK_FLAGS = [f for f in FLAGS if f != "-march=native"]
 MAX_KERNELS = 256                  # loaded at once per process (a kernel is ~20 kB of code)
+MAX_DISK_KERNELS = 2000            # kept in the cache folder (the least recently used go first)
 RUN_BLOCK = 512                    # runs per block: a block's state stays in cache over its steps
 _BIG = "1.7976931348623157e308"
 
@@ -408,6 +409,8 @@ def _kernel(src: str, build: bool):
                 if not build:
                     raise NotBuilt(src)
                 _compile(src, so)
+            else:
+                os.utime(so)                  # (the disk cache drops the least recently used)
             k = _Loaded(ctypes.CDLL(str(so)))
             for old in [d for d, v in _loaded.items() if v.users == 0][:max(0, len(_loaded) + 1 - MAX_KERNELS)]:
                 _ctypes.dlclose(_loaded.pop(old).lib._handle)
@@ -451,8 +454,21 @@ def _compile(src: str, so: Path):
                                   capture_output=True, text=True, timeout=120)
             if done.returncode == 0:
                 os.replace(out, so)              # atomic: another process may be building the same
+                _prune(so.parent)
                 return
         raise Unavailable(f"the C compiler refused the kernel: {done.stderr.strip()[:500]}")
+
+
+def _prune(folder: Path):
+    """Keep at most ``MAX_DISK_KERNELS`` kernels on disk (a process that loaded one keeps its copy)."""
+    files = []
+    for f in folder.glob("*.so"):
+        try:
+            files.append((f.stat().st_mtime, f))
+        except OSError:
+            pass
+    for _, f in sorted(files)[:max(0, len(files) - MAX_DISK_KERNELS)]:
+        f.unlink(missing_ok=True)
 
 
 # ---- running --------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ printer does not know (the typed formulas' stand-ins for |u|, min, max, sign) ha
 """
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 from sympy.printing.c import C99CodePrinter
 
@@ -37,17 +39,42 @@ def _block(exprs, outs, value=None, with_value=True) -> str:
     return "\n".join(lines)
 
 
+# Defence in depth for typed formulas: the printed text may hold only these names and characters (the
+# tree it comes from is allow-listed already, see ``expression``), or the surface has no C form.
+_TOKEN = re.compile(r"\s+|0x[0-9a-f]+(?:\.[0-9a-f]*)?p[+-]?\d+|\d+(?:\.\d*)?(?:e[+-]?\d+)?|[A-Za-z_]\w*|.")
+_NAMES = {"x", "y", "t", "f", "fx", "fy", "const", "double", "M_PI", "M_E", "sqrt", "cbrt", "pow", "exp", "log",
+          "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh",
+          "fabs", "fmod", "floor", "ceil", "exp2", "log2", "log10", "log1p", "expm1", "hypot"}
+_GENERATED = re.compile(r"(x|_b)\d+")
+_PUNCTUATION = set("+-*/()=;?:<>!&|.,")
+
+
+def _safe(text: str) -> bool:
+    if "/*" in text or "//" in text:
+        return False
+    for tok in _TOKEN.findall(text):
+        if tok.isspace() or tok[0].isdigit():
+            continue
+        if tok[0].isalpha() or tok[0] == "_":
+            if tok not in _NAMES and not _GENERATED.fullmatch(tok):
+                return False
+        elif tok not in _PUNCTUATION:
+            return False
+    return True
+
+
 def c_statements(expr) -> dict | None:
     """C statements of a surface's expression, reading ``x``, ``y``, ``t`` (doubles) and assigning doubles:
     ``value`` (``f``), ``grad`` (``fx``, ``fy``) and ``value_and_grad`` (all three, sharing
     subexpressions); None if the expression has no C form."""
     grads = [sp.diff(expr, s) for s in (X, Y)]
     try:
-        return {"value": _block([expr], ["f"]),
+        code = {"value": _block([expr], ["f"]),
                 "grad": _block(grads, ["fx", "fy"], value=expr, with_value=False),
                 "value_and_grad": _block(grads, ["f", "fx", "fy"], value=expr)}
     except Exception:  # a function the C printer lacks (strict printing raises): no C form
         return None
+    return code if all(map(_safe, code.values())) else None
 
 
 __all__ = ["c_statements"]

@@ -180,3 +180,16 @@ def test_at_most_max_kernels_stay_loaded_the_least_recently_used_unloaded(monkey
         np.testing.assert_array_equal(tr.path, optimizers.run(opt, s, s.start, 40, engine="array").path)
         assert len(kernel._loaded) <= 3
     assert all(v.users == 0 for v in kernel._loaded.values())
+
+
+def test_the_disk_cache_keeps_the_most_recently_used_kernels(monkeypatch, tmp_path):
+    monkeypatch.setenv("OPTIMIZERS_KERNEL_CACHE", str(tmp_path))
+    monkeypatch.setattr(kernel, "_loaded", {})
+    monkeypatch.setattr(kernel, "MAX_DISK_KERNELS", 2)
+    s = surfaces.get("booth")
+    for i, name in enumerate(("adam", "sgd", "adam", "lion")):
+        optimizers.run(optimizers.get(name), s, s.start, 5, engine="compiled")
+        monkeypatch.setattr(kernel, "_loaded", {})              # (as a new process would)
+    assert len(list(tmp_path.glob("*.so"))) == 2
+    assert optimizers.run(optimizers.get("lion"), s, s.start, 5).engine == "compiled"      # kept
+    assert optimizers.run(optimizers.get("sgd"), s, np.zeros((9, 2)), 5).engine == "array"  # dropped

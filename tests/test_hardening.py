@@ -126,6 +126,42 @@ def test_no_hostile_formula_runs_code(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_c_text_allows_only_known_names_and_characters():
+    """The C a typed formula becomes passes a token allow-list, or the surface has no C form (then the
+    compiled engine is not used for it): nothing a parser bug let through could reach the compiler."""
+    from surfaces.ccode import _safe
+    assert _safe("const double x0 = x*x;\nf = 0x1.9p+6*x0 + 1.5e-3*sin(y) - pow(x, 0.5);")
+    for bad in ('f = system("ls");', "f = x; /* */", "#include <stdio.h>", "f = x[0];", "f = {x};",
+                "f = x; g();", "f = x \\\n;", "f = 'a';", "f = x`;"):
+        assert not _safe(bad), bad
+
+
+def test_valid_hostile_formulas_run_compiled_as_on_numpy():
+    """The corpus entries that are valid mathematics: their C is allow-listed text, and where they
+    compile, 30 SGD steps from a grid of starts match the NumPy engine (to 1e-12) or diverge alike."""
+    from surfaces.ccode import c_statements
+
+    from test_speed_paths import need_compiler
+    need_compiler()
+    ran = 0
+    for h in H.CORPUS:
+        try:
+            s = from_expression(h.text)
+        except ExpressionError:
+            continue
+        if c_statements(s.expr) is None:
+            continue
+        (x0, x1), (y0, y1) = s.domain
+        starts = np.stack(np.meshgrid(np.linspace(x0, x1, 4), np.linspace(y0, y1, 4)), -1).reshape(-1, 2)
+        opt = optimizers.get("sgd", lr=1e-3)
+        c = optimizers.run(opt, s, starts, 30, engine="compiled")
+        a = optimizers.run(opt, s, starts, 30, engine="array")
+        np.testing.assert_array_equal(c.diverged_at, a.diverged_at, err_msg=h.id)
+        np.testing.assert_allclose(c.path, a.path, rtol=1e-12, atol=1e-12, err_msg=h.id)
+        ran += 1
+    assert ran >= 5
+
+
 _LIVE_RUNNER = r"""
 import json, sys
 from sympy import *
