@@ -73,9 +73,16 @@ def _ipow(b, n):
     return r
 
 
+def _print_float_exactly(self, expr):
+    """The double a Float stands for, in full (SymPy prints 15 digits, which is not always that double;
+    the C code of ``ccode`` prints the same double)."""
+    return repr(float(expr))
+
+
 class _NumPyCode(NumPyPrinter):
     _print_Add = _print_add_positive_first
     _print_Pow = _print_pow_as_products
+    _print_Float = _print_float_exactly
 
 
 class _MathCode(PythonCodePrinter):
@@ -83,6 +90,7 @@ class _MathCode(PythonCodePrinter):
 
     _print_Add = _print_add_positive_first
     _print_Pow = _print_pow_as_products
+    _print_Float = _print_float_exactly
 
     def _print_Function(self, expr):
         if hasattr(expr, "_numpycode"):
