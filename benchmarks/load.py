@@ -216,14 +216,14 @@ WS_HOOK = """(() => { const Native = window.WebSocket;
   window.WebSocket.prototype = Native.prototype;
   Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3}); })();"""
 # The paths drawn on the contour chart (traces with meta.role == "path"): their length and last point.
-SIG = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+SIG = """() => { const gd = document.querySelector('.opt-chart-upper');
   if (!gd || !gd.data) return null;
   const paths = gd.data.filter(t => t.meta && t.meta.role === 'path' && t.x);
   if (!paths.length) return null;
   return JSON.stringify(paths.map(t => { const x = t.x._inputArray || t.x, y = t.y._inputArray || t.y;
     const n = x.length; return [t.name, n, Number(x[n - 1]), Number(y[n - 1])]; })); }"""
 # The same paths in full, [name, xs, ys] (for --validate).
-PATHS = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+PATHS = """() => { const gd = document.querySelector('.opt-chart-upper');
   return gd.data.filter(t => t.meta && t.meta.role === 'path' && t.x).map(t =>
     [t.name, Array.from(t.x._inputArray || t.x, Number), Array.from(t.y._inputArray || t.y, Number)]); }"""
 # Arm a watcher: the clock starts at the key press and stops at the first frame after the paths changed.
@@ -260,7 +260,7 @@ class BrowserSession(Session):
             self.page.on("websocket", lambda ws: ws.on("framesent", lambda f: self.frames.append(f)))
         t0 = time.perf_counter()
         await self.page.goto(self.url, timeout=LOAD_TIMEOUT_MS)
-        await self.page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=LOAD_TIMEOUT_MS)
+        await self.page.wait_for_selector('.opt-chart-upper .main-svg', timeout=LOAD_TIMEOUT_MS)
         await self.page.wait_for_function(IDLE, timeout=LOAD_TIMEOUT_MS, polling=100)
         await self.page.wait_for_function(SIG, timeout=LOAD_TIMEOUT_MS, polling=100)
         self.load_seconds = time.perf_counter() - t0
@@ -370,7 +370,8 @@ class Rerun:
     started: bool = False                   # its new_session has arrived
     chart: str | None = None                # the contour chart's figure JSON …
     chart_at: float | None = None           # … and when it arrived
-    alpha: object = None                    # the α slider's proto
+    alpha: object = None                    # the α slider's proto …
+    alpha_fragment: str = ""                # … and the fragment (its optimizer's panel) that drew it
     widgets: set = field(default_factory=set)   # the ids of the widgets it drew
     exceptions: list = field(default_factory=list)
     finished_at: float | None = None
@@ -391,11 +392,13 @@ class WsSession(Session):
         self.ws = self.reader = None
         self.states: dict = {}                # the widgets' states, by id (WidgetState protos)
         self.query: dict[str, list[str]] = {}  # the URL's query parameters
-        self.cache: dict[str, list] = {}      # the frontend's message cache: hash → [message bytes, run count]
+        # the frontend's message cache: hash → [message bytes, run count when last used, fragment id]
+        self.cache: dict[str, list] = {}
         self.run_count, self.max_age = 0, 2
         self.page_hash = ""
         self.run: Rerun | None = None         # the rerun under way, or the last one
         self.alpha = None                     # the α slider's proto (from the last run)
+        self.alpha_fragment = ""              # its panel's fragment: a move reruns only that
         self.chart: str | None = None         # the contour chart's figure JSON (from the last run)
         self.sent = None                      # the last ClientState sent
         self.closed: str | None = None
@@ -442,7 +445,7 @@ class WsSession(Session):
             self.query.pop(alpha.query_param_key, None)
             if [value] != [options[int(j)] for j in alpha.default]:
                 self.query[alpha.query_param_key] = [value]
-        self.finish(await self.rerun(PRESS_TIMEOUT_MS / 1000))
+        self.finish(await self.rerun(PRESS_TIMEOUT_MS / 1000, fragment=self.alpha_fragment))
 
     def fatal(self, exc: Exception) -> bool:
         return self.closed is not None
@@ -459,13 +462,15 @@ class WsSession(Session):
 
     # -- sending
 
-    async def rerun(self, timeout: float) -> Rerun:
-        """Send rerun_script with the current state of everything and wait for script_finished."""
+    async def rerun(self, timeout: float, fragment: str = "") -> Rerun:
+        """Send rerun_script with the current state of everything (for the widget's ``fragment``, as the
+        frontend does for a widget a fragment drew) and wait for script_finished."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ClientState_pb2 import ClientState
 
         cs = ClientState(query_string=urlencode(sorted(self.query.items()), doseq=True),
-                         page_script_hash=self.page_hash, cached_message_hashes=list(self.cache))
+                         page_script_hash=self.page_hash, cached_message_hashes=list(self.cache),
+                         fragment_id=fragment)
         cs.widget_states.widgets.extend(self.states.values())    # the first time: present and empty
         cs.context_info.timezone, cs.context_info.timezone_offset, cs.context_info.locale = "UTC", 0, "en-US"
         cs.context_info.url, cs.context_info.is_embedded, cs.context_info.color_scheme = self.url + "/", False, "light"
@@ -488,7 +493,7 @@ class WsSession(Session):
         self.errors.extend(f"exception shown on the page: {e}" for e in run.exceptions)
         old, self.chart = self.chart, run.chart
         if run.alpha is not None:
-            self.alpha = run.alpha
+            self.alpha, self.alpha_fragment = run.alpha, run.alpha_fragment
         if run.chart is None:
             raise RuntimeError("the rerun sent no contour chart")
         if not first:
@@ -527,7 +532,8 @@ class WsSession(Session):
             metadata, msg = msg.metadata, ForwardMsg.FromString(entry[0])
             msg.metadata.CopyFrom(metadata)
         elif msg.metadata.cacheable and msg.hash:
-            self.cache.setdefault(msg.hash, [raw, 0])[1] = self.run_count
+            fragment = msg.delta.fragment_id if msg.WhichOneof("type") == "delta" else ""
+            self.cache.setdefault(msg.hash, [raw, 0, fragment])[1] = self.run_count
         kind, run = msg.WhichOneof("type"), self.run
         if kind == "new_session":
             self.max_age = msg.new_session.config.max_cached_message_age
@@ -541,7 +547,7 @@ class WsSession(Session):
         if run is None or not run.started or run.done.is_set():
             return
         if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-            self.element(run, msg.delta.new_element, list(msg.metadata.delta_path), at)
+            self.element(run, msg.delta.new_element, list(msg.metadata.delta_path), at, msg.delta.fragment_id)
         elif kind == "session_event" and msg.session_event.WhichOneof("type") == "script_compilation_exception":
             run.exceptions.append("the script does not compile")
         elif kind == "script_finished":
@@ -549,18 +555,24 @@ class WsSession(Session):
                 return                        # another run follows
             if msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:   # forget widgets no longer drawn
                 self.states = {k: v for k, v in self.states.items() if k in run.widgets}
-            self.run_count += 1               # the cache forgets what was not used for max_age runs
-            self.cache = {h: e for h, e in self.cache.items() if self.run_count - e[1] <= self.max_age}
+            # The cache forgets what was not used for max_age runs; a fragment's run ages only that
+            # fragment's messages (the frontend's ForwardMsgCache.incrementRunCount).
+            self.run_count += 1
+            frags = list(msg.metadata.run.fragment_ids)          # (none: a full run)
+            self.cache = {h: e for h, e in self.cache.items()
+                          if (frags and e[2] not in frags) or self.run_count - e[1] <= self.max_age}
             run.finished_at = at
             run.done.set()
 
-    def element(self, run: Rerun, el, path: list[int], at: float):
+    def element(self, run: Rerun, el, path: list[int], at: float, fragment: str = ""):
         kind = el.WhichOneof("type")
         if kind == "exception":
             run.exceptions.append(el.exception.message.splitlines()[0][:200] if el.exception.message
                                   else el.exception.type)
-        elif kind == "plotly_chart" and run.chart is None and path[:1] == [0]:   # the main area's first
-            run.chart, run.chart_at = el.plotly_chart.spec, at
+        elif kind == "bidi_component" and run.chart is None and path[:1] == [0]:
+            data = json.loads(el.bidi_component.json or "{}")
+            if data.get("kind") == "layer":   # the main area's first run layer: the moved panel's run
+                run.chart, run.chart_at = el.bidi_component.json, at
         elif kind in WIDGETS and getattr(el, kind).id:
             w = getattr(el, kind)
             run.widgets.add(w.id)
@@ -569,7 +581,7 @@ class WsSession(Session):
                 if state is not None:
                     self.states[w.id] = state
             if kind == "slider" and run.alpha is None and w.label == ALPHA_LABEL:
-                run.alpha = w
+                run.alpha, run.alpha_fragment = w, fragment
 
 
 # ---- phases --------------------------------------------------------------------------------------------
@@ -727,14 +739,15 @@ async def main_async(args) -> dict:
 # ---- --validate: the ws driver against the browser -------------------------------------------------------
 
 def chart_paths(spec: str) -> list:
-    """The paths of a chart's figure JSON as the browser's PATHS gives them: [name, xs, ys]."""
+    """The path in a run layer's data (the contour chart's element for one run, ``ui/chart.py``) as the
+    browser's PATHS gives them: [name, xs, ys]."""
     import numpy as np
 
     def values(a):                            # Plotly's typed arrays: {"dtype": "f4", "bdata": base64}
         if isinstance(a, dict):
             return np.frombuffer(base64.b64decode(a["bdata"]), dtype=a["dtype"]).astype(float).tolist()
         return [float("nan") if v is None else float(v) for v in a]
-    return [[t.get("name"), values(t["x"]), values(t["y"])] for t in json.loads(spec)["data"]
+    return [[t.get("name"), values(t["x"]), values(t["y"])] for t in json.loads(json.loads(spec)["traces"])
             if (t.get("meta") or {}).get("role") == "path" and t.get("x") is not None]
 
 
@@ -807,7 +820,8 @@ async def validate(url: str, moves: int = 3 * WALK) -> int:
                                 if w.id == ws.alpha.id), default)
     for k, ((ws_cs, spec, ws_ms), (b_cs, n_sent, b_paths, b_ms)) in enumerate(zip(ws_steps, browser_steps)):
         diffs = compare_requests(ws_cs, b_cs) + ([f"the browser sent {n_sent} rerun_script"] if n_sent != 1 else [])
-        same = same_paths(chart_paths(spec), b_paths)
+        mine = chart_paths(spec)              # the moved run's path, among all the browser draws
+        same = same_paths(mine, [p for p in b_paths if p[0] in {q[0] for q in mine}])
         problems += len(diffs) + (not same)
         print(f"{k:>4d} {alpha_of(ws_cs):>8s} {'same' if not diffs else 'DIFF':>8s} {'same' if same else 'DIFF':>6s} "
               f"{'' if ws_ms is None else f'{ws_ms:.0f}':>7s} {'' if b_ms is None else f'{b_ms:.0f}':>10s}  "

@@ -21,7 +21,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import browser, serve, wait_for_app  # noqa: E402
 
-SIG = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+# The page's paths: on this page the runs are drawn on the contour chart's upper graph (ui/chart.js), on the
+# bare page by st.plotly_chart. The signature is the last points of the first path.
+SIG = """() => { const gd = document.querySelector('.opt-chart-upper') ||
+                           document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
   if (!gd || !gd.data) return null;
   const xs = gd.data.filter(t => t.type !== 'contour' && t.x && t.name && t.name !== 'click').map(t => t.x._inputArray || t.x)
                    .filter(a => a.length > 2);

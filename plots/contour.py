@@ -1,6 +1,8 @@
 """The main view: the surface as filled contours with every run's path over it."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import plotly.graph_objects as go
 
 from .data import TRUSTED, check_grid, check_runs, check_style, check_surface, f32
@@ -13,12 +15,13 @@ N_LEVELS = 24
 
 def contour_trace(surface, grid, style: Style | None = None, *, levels: Levels | None = None,
                   coloraxis: str | None = None, showscale: bool = True,
-                  n_levels: int = N_LEVELS) -> go.Contour:
+                  n_levels: int = N_LEVELS, hover: bool = False) -> go.Contour:
     """The bare filled-contour trace of ``grid`` = (xs, ys, Z) (as from ``surface.grid(n)``).
 
     Levels are linear, or log10(f − min Z + ε) when the values span more than ~2.4 decades (see
     :mod:`plots.levels`), with the colour bar labelled in real f. Z is sent as float32. With
-    ``coloraxis`` the colour bar lives in ``layout[coloraxis]`` (shared by several panels)."""
+    ``coloraxis`` the colour bar lives in ``layout[coloraxis]`` (shared by several panels). With
+    ``hover`` the trace shows (x, y) and the real f under the mouse (it carries f as ``customdata``)."""
     check_surface(surface)
     style = check_style(style)
     xs, ys, z = check_grid(grid)
@@ -31,6 +34,9 @@ def contour_trace(surface, grid, style: Style | None = None, *, levels: Levels |
         line=dict(width=0.5, color=style.contour_line, smoothing=0),   # smoothing: +40 ms per redraw (measured)
         meta=dict(role="contour", log=lv.log),
     )
+    if hover:
+        trace.update(customdata=f32(z), hoverinfo=None,
+                     hovertemplate="(%{x:.3g}, %{y:.3g})  f=%{customdata:.4g}<extra></extra>")
     if coloraxis:
         trace.update(coloraxis=coloraxis)
     else:
@@ -46,15 +52,33 @@ def contour_figure(surface, grid, runs=(), style: Style | None = None, *, click_
     an annotation when the legend is hidden). ``click_grid`` lays an invisible 40×40 scatter over the
     domain so point selection reports clicks (contours report none). Axes span the domain, equal aspect
     where the box is not too long."""
+    parts = contour_parts(surface, grid, runs, style, show_legend=show_legend, height=height)
+    data = list(parts.base.data)
+    if click_grid:
+        data.append(click_grid_trace(surface))
+    data += layered([t for traces in parts.runs.values() for t in traces]) + parts.critical
+    # One constructor call with checked inputs: building the figure step by step (add_traces,
+    # update_layout) re-walks it through Plotly's property machinery, ~25 ms per slider move (measured).
+    return go.Figure(data=data, layout=parts.base.layout, **TRUSTED)
+
+
+class ContourParts(NamedTuple):
+    """The contour figure in pieces: ``base`` (the contour, axes, colour bar and layout), each run's
+    traces by run key, and the traces of the known minima and saddles (drawn over the runs)."""
+
+    base: go.Figure
+    runs: dict
+    critical: list
+
+
+def contour_parts(surface, grid, runs=(), style: Style | None = None, *, show_legend: bool = True,
+                  height: int | None = None, hover: bool = False) -> ContourParts:
+    """The pieces :func:`contour_figure` is made of (the page's chart draws the base once and redraws
+    only the runs on top of it when a run changes); ``hover`` as for :func:`contour_trace`."""
     check_surface(surface)
     runs = check_runs(runs)
     style = check_style(style)
     grid = check_grid(grid)
-    data = [contour_trace(surface, grid, style)]
-    if click_grid:
-        data.append(click_grid_trace(surface))
-    data += layered([t for run in runs for t in run_traces(run, surface, style, show_legend=show_legend)])
-    data += critical_traces(surface, style)
     xaxis, yaxis, equal = axis_specs(surface)
     if equal:
         yaxis.update(scaleanchor="x", scaleratio=1)
@@ -67,6 +91,7 @@ def contour_figure(surface, grid, runs=(), style: Style | None = None, *, click_
             text="<br>".join(notes), xref="paper", yref="paper", x=0.01, y=0.99, xanchor="left", yanchor="top",
             showarrow=False, align="left", bgcolor=style.paper_bg, opacity=0.85,
             font=dict(size=style.small_font_size, color=style.text_color))]
-    # One constructor call with checked inputs: building the figure step by step (add_traces,
-    # update_layout) re-walks it through Plotly's property machinery, ~25 ms per slider move (measured).
-    return go.Figure(data=data, layout=layout, **TRUSTED)
+    base = go.Figure(data=[contour_trace(surface, grid, style, hover=hover)], layout=layout, **TRUSTED)
+    return ContourParts(base,
+                        {run.key: run_traces(run, surface, style, show_legend=show_legend) for run in runs},
+                        critical_traces(surface, style))

@@ -93,7 +93,7 @@ def browser():
 
 def wait_for_app(page, timeout=60_000):
     """Wait until the script has finished running and a chart is drawn."""
-    page.wait_for_selector('[data-testid="stPlotlyChart"] .main-svg', timeout=timeout)
+    page.wait_for_selector('.main-svg', timeout=timeout)
     wait_idle(page, timeout)
 
 

@@ -1,6 +1,5 @@
 """The page driven headlessly through Streamlit's AppTest: every surface, every optimizer, every view,
 custom formulas good and bad, duplicated optimizers, links (good, stale and crafted) and exports."""
-import json
 from pathlib import Path
 
 import pytest
@@ -8,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 import optimizers
 import surfaces
+from pagefig import figures
 from ui import options as O
 
 TIMEOUT = 60
@@ -19,10 +19,6 @@ def app(**params) -> AppTest:
     for k, v in params.items():
         at.query_params[k] = v
     return at.run()
-
-
-def figures(at):
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def ok(at):

@@ -11,9 +11,18 @@ from browser import ARTIFACTS, browser, require_browser, serve, wait_for_app, wa
 
 pytestmark = pytest.mark.browser
 
-PATH_SIG = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-  return JSON.stringify(gd.data.filter(t => t.type !== 'contour' && t.x && t.name && t.name !== 'click')
-      .map(t => Array.from(t.x._inputArray || t.x).slice(-2))); }"""
+# The runs' paths, drawn on the contour chart's upper graph (ui/chart.js).
+PATH_SIG = """() => { const gd = document.querySelector('.opt-chart-upper');
+  return JSON.stringify(gd.data.filter(t => t.meta && t.meta.role === 'path')
+      .map(t => Array.from(t.x).slice(-2))); }"""
+CHART = "window.__optimizerCharts.contour_chart"
+
+
+def wait_chart(page):
+    """Until the upper graph shows a path for every run of the chart."""
+    page.wait_for_function(f"""() => {{ const gd = document.querySelector('.opt-chart-upper');
+        return gd && gd._fullData && gd._fullData.filter(t => t.meta && t.meta.role === 'path').length
+               === {CHART}.order.length; }}""", timeout=30_000)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +59,8 @@ def alpha_slider(page, label="α (learning rate)"):
 def test_the_page_loads_with_no_exception_and_a_screenshot_at_desktop_size(site):
     ctx, page, errors = open_page(site)
     no_exception(page, errors)
-    assert page.locator('[data-testid="stPlotlyChart"] .contourlayer path').count() > 0
+    assert page.locator('.opt-chart-lower .contourlayer path').count() > 0
+    assert page.evaluate(f"{CHART}.order.length") == 4
     page.screenshot(path=str(ARTIFACTS / "desktop.png"))
     ctx.close()
 
@@ -64,13 +74,46 @@ def test_projector_mode_screenshot(site):
     ctx.close()
 
 
-def test_a_slider_changes_the_chart(site):
+def test_a_slider_changes_the_chart_by_rerunning_its_panel_only(site):
+    """An optimizer's α is in its panel's fragment: the press redraws that run on the chart (its layer)
+    and its read-out line, without a full run of the page (the chart's base stays the same one)."""
     ctx, page, errors = open_page(site, "?surface=booth")
-    before = page.evaluate(PATH_SIG)
+    wait_chart(page)
+    before, gen = page.evaluate(PATH_SIG), page.evaluate(f"{CHART}.gen")
+    readout = page.locator('[data-testid="stMarkdown"]', has_text="SGD —").first.inner_text()
     slider = alpha_slider(page)
     slider.focus()
     slider.press("ArrowRight")
     page.wait_for_function(f"() => ({PATH_SIG})() !== {before!r}", timeout=30_000)
+    wait_idle(page)
+    assert page.evaluate(f"{CHART}.gen") == gen, "a full rerun of the page"
+    assert page.locator('[data-testid="stMarkdown"]', has_text="SGD —").first.inner_text() != readout
+    assert "sgd.lr=" in page.url
+    no_exception(page, errors)
+    ctx.close()
+
+
+def test_legend_clicks_hide_a_run_and_a_zoom_keeps_the_two_graphs_aligned(site):
+    ctx, page, errors = open_page(site, "?surface=rosenbrock")
+    wait_chart(page)
+    paths = "() => document.querySelectorAll('.opt-chart-upper .scatterlayer .trace').length"
+    n = page.evaluate(paths)
+    page.locator(".opt-chart-upper .legend .traces").nth(1).click()
+    page.wait_for_function(f"() => ({paths})() < {n}", timeout=10_000)
+    assert page.evaluate(f"Array.from({CHART}.hidden)") == ["momentum"]
+    page.wait_for_timeout(600)                     # (two clicks within 300 ms are Plotly's double click)
+    page.locator(".opt-chart-upper .legend .traces").nth(1).click()
+    page.wait_for_function(f"() => ({paths})() === {n}", timeout=10_000)
+    box = page.locator(".opt-chart-upper .nsewdrag").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.6, steps=5)
+    page.mouse.up()
+    page.wait_for_timeout(800)
+    ranges = """(cls) => { const fl = document.querySelector(cls)._fullLayout;
+        return [fl.xaxis.range, fl.yaxis.range, fl._size.l, fl._size.t, fl._size.w, fl._size.h]; }"""
+    lower, upper = page.evaluate(ranges, ".opt-chart-lower"), page.evaluate(ranges, ".opt-chart-upper")
+    assert lower == upper and lower[0][1] - lower[0][0] < 2, (lower, upper)    # zoomed in, both alike
     no_exception(page, errors)
     ctx.close()
 
@@ -96,7 +139,7 @@ def test_a_click_on_the_chart_sets_the_start(site):
     ctx, page, errors = open_page(site, "?surface=booth")
     x0 = page.locator('[data-testid="stNumberInput"]', has_text="x₀").locator("input")
     before = x0.input_value()
-    box = page.locator('[data-testid="stPlotlyChart"] .nsewdrag').first.bounding_box()
+    box = page.locator('.opt-chart-upper .nsewdrag').first.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.25)
     page.wait_for_function("""(before) => { const el = Array.from(document.querySelectorAll('[data-testid="stNumberInput"]'))
         .find(e => e.textContent.includes('x₀')); return el && el.querySelector('input').value !== before; }""",

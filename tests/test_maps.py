@@ -3,7 +3,6 @@ structure, the page driven by AppTest (including a sweep click loading the Visua
 timing of a 100×100 × 1,000-step basin map."""
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -13,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 import optimizers
 import surfaces
 from plots import maps as M
+from pagefig import figures
 from plots.style import Style
 from ui import maps as U
 from ui import options as O
@@ -247,10 +247,6 @@ pages.PAGES["visualizer"] = st.Page(pages.safely(pages.visualizer), title="Visua
 pages.PAGES["maps"] = st.Page(pages.safely(maps.maps_page), title="Maps", url_path="maps", default=True)
 st.navigation(list(pages.PAGES.values()), position="top").run()
 '''
-
-
-def figures(at):
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def ok(at):

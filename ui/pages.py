@@ -164,37 +164,71 @@ def _scene_surface():
     return spec, surf, error
 
 
-def _main_area():
+def run_view(inst: str):
+    """(RunView, Surface, Style) of the optimizer instance ``inst`` in the scene the widgets describe now
+    (for its panel, rerun on its own); None if the scene has no such run."""
+    from plots.style import PALETTE
+    spec, surf, _ = _scene_surface()
+    scene = S.build_scene(st.session_state, surf.start, PALETTE, spec)
+    mine = tuple(r for r in scene.runs if r.key == inst)
+    if not mine:
+        return None
+    return compute.views(S.Scene(**{**scene.__dict__, "runs": mine}))[0], surf, _style()
+
+
+# Steps × starts × runs above which computing a scene shows a spinner (below it the cached or compiled
+# runs take milliseconds, and a spinner would cost every rerun a redraw of the page).
+SPINNER_WORK = 2_000_000
+
+
+def _main_area(frame):
     """The lesson (if any) and the open view, for the scene the controls' values describe."""
     if st.session_state.get("projector"):
         # Streamlit sizes its whole interface in rem: a larger root font enlarges every control and text
         # for the back row of a classroom; the charts scale through Style(projector=True).
-        st.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)
+        frame.top.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)
     from plots.style import PALETTE
     spec, surf, _ = _scene_surface()
     scene = S.build_scene(st.session_state, surf.start, PALETTE, spec)
     les, key = _lessons(), st.session_state.get("lesson") or ""
     if les and key in les.keys():
-        lesson_panel(les.get(key))
+        with frame.top:
+            lesson_panel(les.get(key))
     if not scene.runs:
-        st.info("Choose at least one optimizer in the sidebar.")
+        frame.top.info("Choose at least one optimizer in the sidebar.")
         return
-    with st.spinner("Running the optimizers…"):
+    if len(scene.runs) * len(scene.start_points()) * scene.steps > SPINNER_WORK:
+        with frame.top, st.spinner("Running the optimizers…"):
+            runs = compute.views(scene)
+    else:
         runs = compute.views(scene)
-    views.render(surf, compute.grid(spec), runs, _style(), bands=lambda: compute.bands(scene))
+    views.render(frame, surf, compute.grid(spec), runs, _style(), bands=lambda: compute.bands(scene))
 
 
 def visualizer():
     _first_run_of_session()
+    # The panels of the optimizers are fragments (ui.sidebar): moving one of their sliders reruns that
+    # panel alone, which redraws its own run on the chart. They tell a full run from their own by this
+    # flag, and a layer from before the last full run by its number.
+    st.session_state["_gen"] = st.session_state.get("_gen", 0) + 1
+    st.session_state["_full_run"] = True
+    try:
+        _visualizer()
+    finally:
+        st.session_state["_full_run"] = False
+    _freeze_once()
+
+
+def _visualizer():
     # On a rerun every control's value is already in the session state, so the main area (what the
-    # person waits for after moving a slider) is drawn first and the sidebar's ~60 widgets after it; the
-    # chart then reaches the browser in about half the time. A session's first run creates the widgets
-    # first, since their values come from the link only when they are created.
+    # person waits for) is drawn first and the sidebar's ~60 widgets after it. A session's first run
+    # creates the widgets first, since their values come from the link only when they are created. The
+    # main area's containers come first either way: the panels write into them.
     ready = all(k in st.session_state for k in ("surface", "opt", "x0", "y0", "steps"))
-    main = st.container()
+    with st.container():
+        frame = views.frame(st.session_state["_gen"])
     if ready:
-        with main:
-            _main_area()
+        _main_area(frame)
     with st.sidebar:
         lesson_picker()
         st.header("Surface", divider="gray")
@@ -206,7 +240,7 @@ def visualizer():
         if surf.note:
             st.caption(surf.note)
         st.header("Optimizers", divider="gray")
-        sidebar.optimizer_controls(extra_values())
+        sidebar.optimizer_controls(extra_values(), frame.sink, run_view)
         st.header("Start and run", divider="gray")
         sidebar.start_controls(surf.start)
         sidebar.run_controls()
@@ -214,9 +248,7 @@ def visualizer():
         st.toggle("Projector mode (large fonts)", False, key="projector", bind="query-params")
     _report_link()
     if not ready:
-        with main:
-            _main_area()
-    _freeze_once()
+        _main_area(frame)
 
 
 _frozen = False

@@ -106,32 +106,63 @@ def surface_controls():
         st.slider(p.label, p.lo, p.hi, float(p.default), key=key, **BOUND)
 
 
-def optimizer_controls(extra_values):
+def optimizer_controls(extra_values, sink=None, view_of=None):
+    """The optimizers list and one panel per chosen instance. Each panel is a fragment that draws its
+    run on the chart and its line in the read-out (``sink``: the main area's containers,
+    ``view_of(inst)``: the run as the widgets say now): moving one of its sliders reruns that panel
+    alone, not the whole page."""
     ids = O.instance_ids(optimizers.names())
-    label = optimizer_label
-    st.multiselect("Optimizers", ids, default=list(O.DEFAULT_OPTIMIZERS), key="opt", format_func=label,
+    st.multiselect("Optimizers", ids, default=list(O.DEFAULT_OPTIMIZERS), key="opt", format_func=optimizer_label,
                    max_selections=8, help="Choose the same optimizer again (#2, #3) to compare settings.",
                    **BOUND)
-    from plots.style import PALETTE
     for i, inst in enumerate(st.session_state["opt"]):
-        name = O.base_name(inst)
-        var = optimizers.variant(name)
-        lr = current(f"{inst}.lr", O.grid_with("lr", extra_values.get("lr", ())))
-        shown = S.clean_name(st.session_state.get(f"{inst}.name", "")) or label(inst)
-        with st.expander(f"{shown} — α = {O.fmt(lr)}", expanded=i == 0):
-            st.markdown(f"<span style='color:{PALETTE[i % len(PALETTE)]};font-size:1.4em'>●</span> "
-                        f"{var.paper}", unsafe_allow_html=True)
-            for h, dflt in var.defaults.items():
-                key = f"{inst}.{h}"
-                if isinstance(dflt, bool):
-                    st.toggle(O.LABELS[h], value=bool(S.default(key)), key=key, help=O.HELP.get(h), **BOUND)
-                else:
-                    _slider(O.LABELS[h], key, O.grid_with(h, extra_values.get(h, ())), O.HELP.get(h))
-            _slider("loss scale k", f"{inst}.k", O.GRIDS["loss_scale"], O.HELP["loss_scale"])
-            st.selectbox("α schedule", ["shared"] + list(SCHEDULE_KINDS), key=f"{inst}.sched",
-                         format_func=lambda k: "as for all" if k == "shared" else SCHEDULE_LABELS[k], **BOUND)
-            st.text_input("name in the charts", value="", key=f"{inst}.name", max_chars=40,
-                          placeholder=label(inst), **BOUND)
+        st.fragment(_panel, key=f"panel.{inst}")(i, inst, extra_values, sink, view_of)
+
+
+def _panel(i, inst, extra_values, sink, view_of):
+    optimizer_panel(i, inst, extra_values)
+    alone = not st.session_state.get("_full_run", True)
+    seen = st.session_state.setdefault("_sched_seen", {})
+    sched = st.session_state.get(f"{inst}.sched")
+    if alone and (sink is None or seen.get(inst) != sched):
+        st.rerun()               # another view is open, or the schedule changed the run controls: all of it
+    seen[inst] = sched
+    if sink is None or view_of is None:
+        return
+    found = view_of(inst)
+    if found is None:
+        return
+    run, surface, style = found
+    from plots.overlay import run_traces
+
+    from . import chart, views
+    with sink.readout:
+        views.readout_line(run, surface)
+    with sink.chart:
+        chart.layer(run.key, run_traces(run, surface, style), chart=views.CHART_KEY, gen=sink.gen)
+
+
+def optimizer_panel(i, inst, extra_values):
+    """An optimizer instance's settings, in an expander titled with its name and α."""
+    from plots.style import PALETTE
+    name = O.base_name(inst)
+    var = optimizers.variant(name)
+    lr = current(f"{inst}.lr", O.grid_with("lr", extra_values.get("lr", ())))
+    shown = S.clean_name(st.session_state.get(f"{inst}.name", "")) or optimizer_label(inst)
+    with st.expander(f"{shown} — α = {O.fmt(lr)}", expanded=i == 0):
+        st.markdown(f"<span style='color:{PALETTE[i % len(PALETTE)]};font-size:1.4em'>●</span> "
+                    f"{var.paper}", unsafe_allow_html=True)
+        for h, dflt in var.defaults.items():
+            key = f"{inst}.{h}"
+            if isinstance(dflt, bool):
+                st.toggle(O.LABELS[h], value=bool(S.default(key)), key=key, help=O.HELP.get(h), **BOUND)
+            else:
+                _slider(O.LABELS[h], key, O.grid_with(h, extra_values.get(h, ())), O.HELP.get(h))
+        _slider("loss scale k", f"{inst}.k", O.GRIDS["loss_scale"], O.HELP["loss_scale"])
+        st.selectbox("α schedule", ["shared"] + list(SCHEDULE_KINDS), key=f"{inst}.sched",
+                     format_func=lambda k: "as for all" if k == "shared" else SCHEDULE_LABELS[k], **BOUND)
+        st.text_input("name in the charts", value="", key=f"{inst}.name", max_chars=40,
+                      placeholder=optimizer_label(inst), **BOUND)
 
 
 def start_controls(default_start):

@@ -1,52 +1,99 @@
 """The main area: one tab per view; only the open tab is computed and drawn."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import streamlit as st
 
 import optimizers
 from plots import animation, contour, curves, inspector, multiples, summary, surface3d
 
+from . import chart
 from . import options as O
 
 CHART = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 ADAM_FAMILY = {"adam", "adamw", "amsgrad", "adamax", "nadam", "radam"}
 
 
+CHART_KEY = "contour_chart"
+CAPTION = "Click the chart to start there. ✕ marks a run frozen at its last finite point."
+
+
 def _on_click():
     """A click on the contour sets the start point (x₀, y₀)."""
-    event = st.session_state.get("contour_chart")
-    points = (event or {}).get("selection", {}).get("points", [])
-    if points and "x" in points[0] and "y" in points[0]:
-        st.session_state["x0"] = round(float(points[0]["x"]), 4)
-        st.session_state["y0"] = round(float(points[0]["y"]), 4)
+    point = chart.clicked(CHART_KEY)
+    if point is None:                                  # (st.plotly_chart's point selection, the fallback)
+        event = st.session_state.get(CHART_KEY)
+        points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
+        if points and "x" in points[0] and "y" in points[0]:
+            point = float(points[0]["x"]), float(points[0]["y"])
+    if point is not None:
+        st.session_state["x0"], st.session_state["y0"] = round(point[0], 4), round(point[1], 4)
 
 
-def _readout(runs, surface):
-    """One line per run beside the contour: where it ended, when it got there, or where it diverged."""
-    by_run = {}
-    for row in summary.summary_rows(runs, surface):
-        by_run.setdefault(row["run"].split(" · start")[0], []).append(row)
-    for r in runs:
-        rows = by_run.get(r.label, [])
-        dot = f"<span style='color:{r.color};font-size:1.3em'>●</span>"
-        div = [row["diverged at"] for row in rows if row["diverged at"] != summary.DASH]
-        if div:
-            text = f"✕ diverged at step {min(div)}" + (f" ({len(div)} of {len(rows)} starts)" if len(rows) > 1 else "")
-        else:
-            best = min(rows, key=lambda row: row["final loss"])
-            hit = [row["steps to tol"] for row in rows if row["steps to tol"] != summary.DASH]
-            text = f"f = {best['final loss']:.3g}" + (f", converged at step {min(hit)}" if hit else "")
-        st.markdown(f"{dot} **{r.label}** — {text}", unsafe_allow_html=True)
+def readout_line(run, surface):
+    """One line beside the contour: where the run ended, when it got there, or where it diverged."""
+    rows = summary.summary_rows([run], surface)
+    dot = f"<span style='color:{run.color};font-size:1.3em'>●</span>"
+    div = [row["diverged at"] for row in rows if row["diverged at"] != summary.DASH]
+    if div:
+        text = f"✕ diverged at step {min(div)}" + (f" ({len(div)} of {len(rows)} starts)" if len(rows) > 1 else "")
+    else:
+        best = min(rows, key=lambda row: row["final loss"])
+        hit = [row["steps to tol"] for row in rows if row["steps to tol"] != summary.DASH]
+        text = f"f = {best['final loss']:.3g}" + (f", converged at step {min(hit)}" if hit else "")
+    st.markdown(f"{dot} **{run.label}** — {text}", unsafe_allow_html=True)
 
 
-def contour_view(surface, grid, runs, style):
-    left, right = st.columns([3, 1])
-    fig = contour.contour_figure(surface, grid, runs, style, click_grid=True, height=720 if style.projector else 560)
-    with left:
-        st.plotly_chart(fig, key="contour_chart", on_select=_on_click, selection_mode="points", **CHART)
-    with right:
-        _readout(runs, surface)
-        st.caption("Click the chart to start there. ✕ marks a run frozen at its last finite point.")
+@dataclass(frozen=True)
+class Sink:
+    """Where an optimizer's panel, rerun on its own (``ui.sidebar``), redraws its run: a layer in the
+    chart's box and its line in the read-out (both containers of the last full run)."""
+
+    chart: Any
+    readout: Any
+    gen: int
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The main area's containers, made before the sidebar so the panels can write into them."""
+
+    top: Any                       # the lesson, notices
+    view: str                      # the open tab
+    body: Any                      # its container
+    side: Any = None               # the contour view's right column (read-out, caption)
+    sink: Sink | None = None       # when the contour view is open and drawn by ``ui.chart``
+
+
+def frame(gen: int) -> Frame:
+    """The lesson box and the view tabs (only the open one is computed and drawn)."""
+    top = st.container()
+    tabs = st.tabs(list(O.VIEWS), key="view", bind="query-params", on_change="rerun")
+    view, body = next(((n, t) for n, t in zip(O.VIEWS, tabs) if t.open), (O.VIEWS[0], tabs[0]))
+    if view != "Contour":
+        return Frame(top, view, body)
+    left, right = body.columns([3, 1])
+    box, readout = left.container(gap=None), right.container()        # (the layers take no space)
+    return Frame(top, view, box, right, Sink(box, readout, gen) if chart.available() else None)
+
+
+def contour_view(frame, surface, grid, runs, style):
+    height = 720 if style.projector else 560
+    if frame.sink is not None:                         # the read-out lines come from the panels
+        parts = contour.contour_parts(surface, grid, runs, style, height=height, hover=True)
+        with frame.body:
+            chart.base(parts, key=CHART_KEY, gen=frame.sink.gen, on_click=_on_click, height=height)
+        frame.side.caption(CAPTION)
+        return
+    fig = contour.contour_figure(surface, grid, runs, style, click_grid=True, height=height)
+    with frame.body:
+        st.plotly_chart(fig, key=CHART_KEY, on_select=_on_click, selection_mode="points", **CHART)
+    with frame.side:
+        for run in runs:
+            readout_line(run, surface)
+        st.caption(CAPTION)
 
 
 def animation_view(surface, grid, runs, style):
@@ -119,19 +166,20 @@ def export_view(surface, grid, runs, style):
     exports.render(surface, grid, runs, style)
 
 
-RENDER = {"Contour": contour_view, "Animation": animation_view, "3-D": surface3d_view, "Curves": curves_view,
+RENDER = {"Animation": animation_view, "3-D": surface3d_view, "Curves": curves_view,
           "Small multiples": multiples_view, "Step inspector": inspector_view, "Internals": internals_view,
           "Summary": summary_view, "Export": export_view}
-assert tuple(RENDER) == O.VIEWS
+assert ("Contour", *RENDER) == O.VIEWS
 
 
-def render(surface, grid, runs, style, bands=None):
-    """Draw the open tab only. ``bands`` (a callable) gives the seed-spread bands, computed on demand."""
-    tabs = st.tabs(list(O.VIEWS), key="view", bind="query-params", on_change="rerun")
-    for name, tab in zip(O.VIEWS, tabs):
-        if tab.open:
-            with tab:
-                if name == "Curves":
-                    curves_view(surface, grid, runs, style, bands=bands() if bands else None)
-                else:
-                    RENDER[name](surface, grid, runs, style)
+def render(frame: Frame, surface, grid, runs, style, bands=None):
+    """Draw the open view into ``frame``. ``bands`` (a callable) gives the seed-spread bands, computed on
+    demand."""
+    if frame.view == "Contour":
+        contour_view(frame, surface, grid, runs, style)
+        return
+    with frame.body:
+        if frame.view == "Curves":
+            curves_view(surface, grid, runs, style, bands=bands() if bands else None)
+        else:
+            RENDER[frame.view](surface, grid, runs, style)
