@@ -69,40 +69,32 @@ def _lit(x: float) -> str:
     return f"({x.hex()})"
 
 
+# Each operation's C, its operands {0}, {1}, … already C expressions (pow is below). Comparisons give 1.0
+# or 0.0, as the rules then use them in np.where; max, min and sign keep NumPy's NaN handling. No && or
+# ||: a loop body without branches is what the compiler vectorises.
+_C = {"add": "({0} + {1})", "sub": "({0} - {1})", "mul": "({0} * {1})", "div": "({0} / {1})",
+      "neg": "(-{0})", "abs": "fabs({0})", "sqrt": "sqrt({0})", "f32": "((double)(float){0})",
+      "max": "((({0} >= {1}) | ({0} != {0})) ? {0} : {1})", "min": "((({0} <= {1}) | ({0} != {0})) ? {0} : {1})",
+      "sign": "({0} > 0 ? 1.0 : {0} < 0 ? -1.0 : {0} == 0 ? 0.0 : {0})",
+      "gt": "(({0} > {1}) ? 1.0 : 0.0)", "ge": "(({0} >= {1}) ? 1.0 : 0.0)", "lt": "(({0} < {1}) ? 1.0 : 0.0)",
+      "le": "(({0} <= {1}) ? 1.0 : 0.0)", "eq": "(({0} == {1}) ? 1.0 : 0.0)", "ne": "(({0} != {1}) ? 1.0 : 0.0)",
+      "where": "({0} != 0.0 ? {1} : {2})"}
+
+
 def _expr(op, arg) -> str:
     """C for ``op`` whose operands ``arg(i)`` are already C expressions."""
     a = [arg(i) for i in range(len(op.args))]
-    n = op.name
-    if n in ("add", "sub", "mul", "div"):
-        return f"({a[0]} {dict(add='+', sub='-', mul='*', div='/')[n]} {a[1]})"
-    if n == "pow":
+    if op.name == "pow":
         e = op.args[1]
-        if op.kind & (RUN | ELEM) and e[0] == "c":     # NumPy's ndarray ** scalar fast paths
+        if op.kind & (RUN | ELEM) and e[0] == "c" and op.args[0][0] == "n":   # NumPy's ndarray ** scalar
             special = {2.0: f"({a[0]} * {a[0]})", 0.5: f"sqrt({a[0]})", 1.0: a[0], -1.0: f"(1.0 / {a[0]})",
                        0.0: "1.0"}
-            if e[1] in special and op.args[0][0] == "n":
+            if e[1] in special:
                 return special[e[1]]
-        return f"pow({a[0]}, {a[1]})"
-    if n == "neg":
-        return f"(-{a[0]})"
-    if n == "abs":
-        return f"fabs({a[0]})"
-    if n == "sqrt":
-        return f"sqrt({a[0]})"
-    if n == "max":                                     # numpy.maximum / minimum: NaN wins
-        return f"(({a[0]} >= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})"
-    if n == "min":
-        return f"(({a[0]} <= {a[1]} || {a[0]} != {a[0]}) ? {a[0]} : {a[1]})"
-    if n == "sign":
-        return f"({a[0]} > 0 ? 1.0 : {a[0]} < 0 ? -1.0 : {a[0]} == 0 ? 0.0 : {a[0]})"
-    if n == "f32":
-        return f"((double)(float){a[0]})"
-    if n in ("gt", "ge", "lt", "le", "eq", "ne"):
-        c = dict(gt=">", ge=">=", lt="<", le="<=", eq="==", ne="!=")[n]
-        return f"(({a[0]} {c} {a[1]}) ? 1.0 : 0.0)"
-    if n == "where":
-        return f"({a[0]} != 0.0 ? {a[1]} : {a[2]})"
-    raise Unavailable(f"no C for the operation {n!r}")
+        return f"pow({a[0]}, {a[1]})"                 # (Python's float ** where the value is shared)
+    if op.name not in _C:
+        raise Unavailable(f"no C for the operation {op.name!r}")
+    return _C[op.name].format(*a)
 
 
 @dataclass(frozen=True)
@@ -560,19 +552,14 @@ def run(c, build: bool = True):
 
 def _steps(c, fn, program, params, buffers, opt):
     """The buffers the kernel reads and writes, the noise draws, the calls, and the Trajectory."""
-    from .run import _finish, _Summaries
+    from .run import _finish, _start, _Summaries
 
     k, steps, rule, h, surface = c.k, c.steps, c.optimizer.rule, c.h, c.surface
     path_mode = c.record == "path"
     rows = steps + 1 if path_mode else 2              # record="summary": a ring of two rows
     P, L = np.empty((rows, 2, k)), np.empty((rows, k))
     with np.errstate(all="ignore"):
-        start = c.xy
-        loss0 = surface.f(start, 0)
-        valid = np.isfinite(start).all(-1) & np.isfinite(loss0)
-        P[0] = np.where(valid[:, None], start, 0.0).T
-        L[0] = np.where(valid, loss0, 0.0)
-        diverged_at = np.where(valid, -1, 0).astype(np.int64)
+        diverged_at = _start(c, P, L).astype(np.int64)
         G = np.empty((2, k))
         G.T[...] = surface.grad(P[0].T, 1)
         state = rule.init(P[0].T, h)

@@ -360,6 +360,16 @@ def _columns(k):
     return np.empty((2, k)).T
 
 
+def _start(c: _Setup, P, L) -> np.ndarray:
+    """Step 0 into row 0 of the points P (rows, 2, K) and losses L (rows, K); ``diverged_at`` (K,), 0 for
+    an invalid start (non-finite point or loss: kept as (0, 0) with loss 0, frozen from the start)."""
+    loss0 = c.surface.f(c.xy, 0)
+    valid = np.isfinite(c.xy).all(-1) & np.isfinite(loss0)
+    P[0] = np.where(valid[:, None], c.xy, 0.0).T
+    L[0] = np.where(valid, loss0, 0.0)
+    return np.where(valid, -1, 0)
+
+
 def _run_array(c: _Setup) -> Trajectory:
     k, steps, rule, h, surface = c.k, c.steps, c.optimizer.rule, c.h, c.surface
     path_mode = c.record == "path"
@@ -377,19 +387,14 @@ def _run_array(c: _Setup) -> Trajectory:
     internals: dict[str, np.ndarray] = {}
 
     with np.errstate(all="ignore"):
-        start = c.xy
-        loss0 = surface.f(start, 0)
-        valid = np.isfinite(start).all(-1) & np.isfinite(loss0)
-        P[0] = np.where(valid[:, None], start, 0.0).T
-        L[0] = np.where(valid, loss0, 0.0)
-        diverged_at = np.where(valid, -1, 0)
+        diverged_at = _start(c, P, L)
         summ = None if path_mode else _Summaries(surface, c.tol, diverged_at)
         if summ is not None:
             summ.start(P[0], L[0])
         # The working set: the runs still stepped, ``act`` (None: all K). Runs that froze stay in it,
         # listed in ``frozen`` and put back each step, until they are many; then they leave it.
         act, ka = None, k
-        frozen = np.flatnonzero(~valid)
+        frozen = np.flatnonzero(diverged_at == 0)
         frozen_P = frozen_L = None                    # path mode: the last rows of runs that left
         xy, lcur = P[0].T, L[0]
         g_bufs = [_columns(k), _columns(k)]
