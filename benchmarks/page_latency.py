@@ -68,13 +68,17 @@ def measure(b, url, slider_label, presses, size=(1440, 900)):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--presses", type=int, default=15)
+    ap.add_argument("--slider", default="α (learning rate)",
+                    help="the label of this page's slider to move (the first one with it): the default, the "
+                         "first optimizer's α, reruns that optimizer's panel; a surface parameter such as b "
+                         "reruns the whole page")
     args = ap.parse_args()
-    print(f"$ python benchmarks/page_latency.py --presses {args.presses}")
+    print(f"$ python benchmarks/page_latency.py --presses {args.presses} --slider {args.slider!r}")
     with browser() as b:
         rows = {}
         # the bare page's one slider, and the first optimizer's α on this page (default scene)
         for name, script, idx in (("bare page", "benchmarks/bare_app.py", None),
-                                  ("this page", "app.py", "α (learning rate)")):
+                                  ("this page", "app.py", args.slider)):
             t0 = time.perf_counter()
             with serve(script) as url:
                 up = time.perf_counter() - t0

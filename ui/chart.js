@@ -4,8 +4,10 @@
 // brings the contour and the order of the runs; each run comes in a "layer" element of its own, written
 // by its optimizer's panel, so a panel rerun on its own redraws only the upper graph.
 //
-// data: {kind: "base", chart, gen, src, fig, order, critical}   (every full run of the page)
-//       {kind: "layer", chart, gen, run, traces}                  (each run, from its panel: ui/sidebar.py)
+// data: {kind: "base", chart, src, fig, order, critical}   (a full run of the page; the same data, and so
+//                                                         a message the browser holds, while unchanged)
+//       {kind: "layer", chart, gen, run, traces}           (each run, from its panel: ui/sidebar.py; gen
+//                                                         counts the page's full runs)
 // A click on the plot area (no drag) sends the trigger value "click" = {x, y} in data coordinates.
 
 const CHARTS = (window.__optimizerCharts = window.__optimizerCharts || {});
@@ -63,7 +65,7 @@ function build(c, parent) {
   root.append(lower, upper);
   parent.appendChild(root);
   const box = {root, lower, upper, contourJson: null, contour: null, drawnContour: null, drawnLayout: null,
-               layout: null, send: null, syncing: false, followed: false};
+               layout: null, send: null, syncing: false, followed: false, legendRoom: 0};
   clicks(box);
   hoverThrough(box);
   new ResizeObserver(() => {
@@ -117,14 +119,23 @@ function hoverThrough(box) {
   box.upper.addEventListener('mouseleave', () => window.Plotly && window.Plotly.Fx.unhover(box.lower));
 }
 
+// The lower graph's layout: the page's, with room at the top for the upper graph's legend (``legendRoom``,
+// kept across updates so that an unchanged contour is not redrawn).
+// (Plotly writes into the layout objects it is given: each call gets a fresh copy of the page's.)
 function lowerLayout(box) {
-  return {...box.layout, width: box.root.clientWidth || 800, showlegend: false};
+  const layout = JSON.parse(box.layoutJson);
+  const margin = {...layout.margin, t: Math.max((layout.margin || {}).t || 0, box.legendRoom)};
+  return {...layout, margin, width: box.root.clientWidth || 800, showlegend: false};
+}
+
+function lowerKey(box) {
+  return `${box.layoutJson}|${box.root.clientWidth}|${box.legendRoom}`;
 }
 
 // The upper graph: no axes of its own, transparent, its plot area exactly the lower one's (margins and
 // ranges read from the lower graph, so a zoom or a taller legend keeps them aligned).
 function upperLayout(box) {
-  const fl = box.lower._fullLayout, sz = fl._size, layout = box.layout;
+  const fl = box.lower._fullLayout, sz = fl._size, layout = JSON.parse(box.layoutJson);
   const bare = (a, range) => ({...a, range, autorange: false, showticklabels: false, ticks: '',
                                title: {text: ''}, showline: false, showgrid: false, zeroline: false});
   return {...layout, width: fl.width, height: fl.height, template: undefined,
@@ -199,11 +210,10 @@ function legendClicks(c) {
 async function draw(c) {
   const box = c.box, Plotly = window.Plotly;
   if (!box || !Plotly || !box.layout) return;
-  const layout = lowerLayout(box), json = JSON.stringify(layout);
-  if (box.contour !== box.drawnContour || json !== box.drawnLayout) {
+  if (box.contour !== box.drawnContour || lowerKey(box) !== box.drawnLayout) {
     box.drawnContour = box.contour;
-    box.drawnLayout = json;
-    await Plotly.react(box.lower, [box.contour], layout, LOWER);
+    box.drawnLayout = lowerKey(box);
+    await Plotly.react(box.lower, [box.contour], lowerLayout(box), LOWER);
   }
   box.syncing = true;
   try {
@@ -213,8 +223,8 @@ async function draw(c) {
     const legend = box.upper._fullLayout.legend;
     const need = legend && legend._height ? Math.ceil(legend._height) + 8 : 0;
     if (need > box.lower._fullLayout._size.t) {
-      box.layout = {...box.layout, margin: {...box.layout.margin, t: need}};
-      box.drawnLayout = JSON.stringify(lowerLayout(box));
+      box.legendRoom = need;
+      box.drawnLayout = lowerKey(box);
       await Plotly.react(box.lower, [box.contour], lowerLayout(box), LOWER);
       await Plotly.react(box.upper, upperData(c), upperLayout(box), UPPER);
     }
@@ -235,7 +245,7 @@ function followZoom(c) {
     box.syncing = true;
     try {
       await window.Plotly.relayout(box.lower, update);
-      box.drawnLayout = JSON.stringify(lowerLayout(box));
+      box.drawnLayout = null;                           // (zoomed: the next update redraws it)
       const fl = box.lower._fullLayout;
       await window.Plotly.relayout(box.upper, {'xaxis.range': fl.xaxis.range.slice(), 'yaxis.range': fl.yaxis.range.slice()});
     } finally {
@@ -244,7 +254,7 @@ function followZoom(c) {
   });
 }
 
-// Draw when every run of the last full run has its layer, or after a short wait for the missing ones.
+// Draw when every run has its layer from the latest full run, or after a short wait for the missing ones.
 function schedule(c) {
   if (!c.box || !window.Plotly) return;
   clearTimeout(c.timer);
@@ -258,6 +268,7 @@ export default function (component) {
   const c = chart(data.chart);
   if (data.kind === 'layer') {
     if (data.gen < c.gen) return;                       // from before the last full run
+    c.gen = data.gen;
     c.runs.set(data.run, {gen: data.gen, traces: JSON.parse(data.traces).map(decode)});
     schedule(c);
     return;
@@ -272,7 +283,7 @@ export default function (component) {
     box.contour = decode(fig.data[0]);
   }
   box.layout = fig.layout;
-  c.gen = data.gen;
+  box.layoutJson = JSON.stringify(fig.layout);
   c.order = data.order;
   for (const run of [...c.runs.keys()]) if (!c.order.includes(run)) c.runs.delete(run);
   c.critical = JSON.parse(data.critical).map(decode);

@@ -65,16 +65,18 @@ def _traces(traces) -> str:
     return to_json_plotly(go.Figure(data=list(traces), layout={"template": {}}, **TRUSTED).to_dict()["data"])
 
 
-def base(parts: ContourParts, *, key: str, gen: int, on_click, height: int):
+def base(parts: ContourParts, *, key: str, on_click, height: int):
     """The contour, its axes and the minima of the chart ``key``, with the order of its runs (each run
-    comes as a :func:`layer`). ``gen`` counts the page's full runs: a layer from before is dropped."""
+    comes as a :func:`layer`). Unchanged, it is the same message, which the browser keeps: a full run of
+    the page that does not change the surface sends ~0.3 MB less."""
     _component(key=key, data={
-        "kind": "base", "chart": key, "gen": gen, "src": plotly_src(), "fig": _json(parts.base),
+        "kind": "base", "chart": key, "src": plotly_src(), "fig": _json(parts.base),
         "order": list(parts.runs), "critical": _traces(parts.critical)}, on_click_change=on_click, height=height)
 
 
 def layer(run_key: str, traces, *, chart: str, gen: int):
-    """One run's traces on the chart ``chart`` (an element that takes no room on the page)."""
+    """One run's traces on the chart ``chart`` (an element that takes no room on the page). ``gen``
+    counts the page's full runs: the chart draws once every run has a layer of the latest one."""
     _component(key=f"{chart}.layer.{run_key}", data={
         "kind": "layer", "chart": chart, "gen": gen, "run": run_key, "traces": _traces(traces)}, height=1)
 
@@ -92,6 +94,7 @@ def figure_of(payloads: list[dict]) -> dict:
     run's traces in the base's order (the latest layer of each), then the minima. For tests."""
     base_ = next(p for p in payloads if p["kind"] == "base")
     fig = json.loads(base_["fig"])
-    runs = {p["run"]: json.loads(p["traces"]) for p in payloads if p["kind"] == "layer" and p["gen"] >= base_["gen"]}
+    latest = max((p["gen"] for p in payloads if p["kind"] == "layer"), default=0)
+    runs = {p["run"]: json.loads(p["traces"]) for p in payloads if p["kind"] == "layer" and p["gen"] == latest}
     fig["data"] += [t for run in base_["order"] for t in runs.get(run, [])] + json.loads(base_["critical"])
     return fig

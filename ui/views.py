@@ -84,7 +84,7 @@ def contour_view(frame, surface, grid, runs, style):
     if frame.sink is not None:                         # the read-out lines come from the panels
         parts = contour.contour_parts(surface, grid, runs, style, height=height, hover=True)
         with frame.body:
-            chart.base(parts, key=CHART_KEY, gen=frame.sink.gen, on_click=_on_click, height=height)
+            chart.base(parts, key=CHART_KEY, on_click=_on_click, height=height)
         frame.side.caption(CAPTION)
         return
     fig = contour.contour_figure(surface, grid, runs, style, click_grid=True, height=height)
