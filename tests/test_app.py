@@ -141,3 +141,16 @@ def test_every_lesson_opens_with_its_scene_and_a_passing_check(key):
     assert any("the claim holds" in s.value for s in at.success), [w.value for w in at.warning]
     assert at.selectbox(key="surface").value == lesson.scene["surface"]
     assert len(at.multiselect(key="opt").value) == len(lesson.scene["runs"])
+
+
+def test_a_projector_link_draws_projector_sized_runs_on_the_first_run():
+    """The runs are drawn by the optimizer panels, before the projector toggle (at the foot of the
+    sidebar) exists on a session's first run: the link's value decides their size then too."""
+    from plots.style import Style
+    widths = {}
+    for flag in ("false", "true"):
+        at = app(projector=flag)
+        ok(at)
+        paths = [t for t in figures(at)[0]["data"] if (t.get("meta") or {}).get("role") == "path"]
+        widths[flag] = {t["line"]["width"] for t in paths}
+    assert widths == {"false": {Style(projector=False).line_width}, "true": {Style(projector=True).line_width}}

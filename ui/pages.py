@@ -132,10 +132,18 @@ def _report_link():
         st.session_state.setdefault("_notices", []).append(msg)
 
 
+def projector() -> bool:
+    """Projector mode: the toggle's value, or on a session's first run, before the toggle (at the foot
+    of the sidebar) exists, the link's."""
+    if "projector" in st.session_state:
+        return bool(st.session_state["projector"])
+    return st.query_params.get("projector") == "true"
+
+
 def _style():
     from plots.style import Style
     dark = getattr(st.context.theme, "type", None) == "dark"
-    return Style(dark=dark, projector=bool(st.session_state.get("projector", False)))
+    return Style(dark=dark, projector=projector())
 
 
 # Shown while a typed formula (or its domain) is refused and no earlier one worked: over the default
@@ -183,10 +191,13 @@ SPINNER_WORK = 2_000_000
 
 def _main_area(frame):
     """The lesson (if any) and the open view, for the scene the controls' values describe."""
-    if st.session_state.get("projector"):
+    if projector():
         # Streamlit sizes its whole interface in rem: a larger root font enlarges every control and text
         # for the back row of a classroom; the charts scale through Style(projector=True).
-        frame.top.markdown("<style>html { font-size: 22px; }</style>", unsafe_allow_html=True)
+        # The sidebar's formula is scaled back (it would be wider than the sidebar) and scrolls if still so.
+        frame.top.markdown("<style>html { font-size: 22px; } [data-testid='stSidebar'] .katex-display "
+                           "{ font-size: 0.75em; overflow-x: auto; overflow-y: hidden; }</style>",
+                           unsafe_allow_html=True)
     from plots.style import PALETTE
     spec, surf, _ = _scene_surface()
     scene = S.build_scene(st.session_state, surf.start, PALETTE, spec)
