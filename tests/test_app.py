@@ -154,3 +154,17 @@ def test_a_projector_link_draws_projector_sized_runs_on_the_first_run():
         paths = [t for t in figures(at)[0]["data"] if (t.get("meta") or {}).get("role") == "path"]
         widths[flag] = {t["line"]["width"] for t in paths}
     assert widths == {"false": {Style(projector=False).line_width}, "true": {Style(projector=True).line_width}}
+
+
+def test_without_plotly_js_in_static_the_page_falls_back_to_st_plotly_chart(monkeypatch):
+    """If plotly.js cannot be copied into static/ (a read-only folder), the contour is an st.plotly_chart
+    with its clickable grid, and the read-out is drawn by the main area."""
+    from ui import chart
+    monkeypatch.setattr(chart, "available", lambda: False)
+    at = app()
+    ok(at)
+    assert not at.get("bidi_component")
+    fig = figures(at)[0]
+    roles = {(t.get("meta") or {}).get("role") for t in fig["data"]}
+    assert {"contour", "click", "path"} <= roles
+    assert sum("**SGD**" in m.value for m in at.markdown) == 1
